@@ -153,3 +153,20 @@ def test_trash_and_empty_trash(drive):
     with pytest.raises(HttpError) as ei:
         drive.files().get(fileId=f["id"]).execute()
     assert ei.value.resp.status == 404
+
+
+def test_client_retries_rate_limit_and_5xx(drive, fresh):
+    drive.files().create(body={"name": "one"}, fields="id").execute()
+    # The python client retries 403 whose reason is (user)rateLimitExceeded, 429 and 5xx.
+    fresh.fault(method="GET", path="/drive/v3/files", count=1, status=403, reason="userRateLimitExceeded")
+    fresh.fault(method="GET", path="/drive/v3/files", count=1, status=429, reason="rateLimitExceeded")
+    fresh.fault(method="GET", path="/drive/v3/files", count=1, status=500, reason="backendError")
+    out = drive.files().list(fields="files(name)").execute(num_retries=4)
+    assert out == {"files": [{"name": "one"}]}
+
+    # A 403 with another reason is not retried: the caller sees it.
+    fresh.fault(method="GET", path="/drive/v3/files", count=1, status=403, reason="insufficientFilePermissions")
+    with pytest.raises(HttpError) as ei:
+        drive.files().list(fields="files(name)").execute(num_retries=4)
+    assert ei.value.resp.status == 403
+    assert error_reason(ei.value)[0] == "insufficientFilePermissions"

@@ -156,3 +156,29 @@ def test_wire_expired_upload_session_404(base_url, bearer, fresh):
     fresh.post("expire-upload-sessions")
     r = requests.put(loc, data=b"", headers={"Content-Range": f"bytes */{n}", "Content-Length": "0"}, timeout=30)
     assert r.status_code == 404, f"an expired session must answer 404 (restart the upload): {r.status_code} {r.text}"
+
+
+def test_wire_post_chunks_and_resumable_alias(base_url, bearer, fresh):
+    """rclone POSTs chunks to the session URI; google-drive3 starts sessions at
+    /resumable/upload/drive/v3/files and sends chunks without Authorization."""
+    n = KIB256 + 1000
+    data = payload(n, 5)
+    r = requests.post(
+        f"{base_url}/resumable/upload/drive/v3/files",
+        params={"uploadType": "resumable", "alt": "json"},
+        headers={**bearer, "Content-Type": "application/json",
+                 "X-Upload-Content-Type": "application/octet-stream", "X-Upload-Content-Length": str(n)},
+        json={"name": "alias.bin"},
+        timeout=30,
+    )
+    assert r.status_code == 200, f"{r.status_code} {r.text}"
+    loc = r.headers["Location"]
+    assert loc.startswith("http://")
+    r = requests.post(loc, data=data[:KIB256], headers={"Content-Range": f"bytes 0-{KIB256 - 1}/{n}"}, timeout=30)
+    assert r.status_code == 308 and r.headers.get("Range") == f"bytes=0-{KIB256 - 1}", (r.status_code, r.text)
+    r = requests.post(loc, data=data[KIB256:], headers={"Content-Range": f"bytes {KIB256}-{n - 1}/{n}"}, timeout=30)
+    assert r.status_code in (200, 201), r.text
+    fid = r.json()["id"]
+    g = requests.get(f"{base_url}/drive/v3/files/{fid}", params={"fields": "md5Checksum,size,name"},
+                     headers=bearer, timeout=30).json()
+    assert g == {"md5Checksum": hashlib.md5(data).hexdigest(), "size": str(n), "name": "alias.bin"}
