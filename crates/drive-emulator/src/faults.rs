@@ -165,6 +165,10 @@ pub async fn middleware(AxState(app): AxState<AppState>, req: Request, next: Nex
         });
         let mut err = ApiError::new(code, reason, message);
         err.retry_after = spec.retry_after;
+        // Read the request to its end first, as Google does: a client still sending an upload
+        // chunk must see the error, not a broken pipe.
+        let mut body = req.into_body().into_data_stream();
+        while let Some(Ok(_)) = body.next().await {}
         return err.into_response();
     }
     if let Some(limit) = spec.reset_after_bytes {
