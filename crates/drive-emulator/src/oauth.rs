@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use axum::extract::{RawQuery, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -204,7 +204,12 @@ pub async fn authorize(AxState(app): AxState<AppState>, RawQuery(q): RawQuery) -
                 qp.append_pair("state", s);
             }
         }
-        Redirect::to(u.as_str()).into_response()
+        // Google answers with 302 Found (axum's `Redirect::to` would be 303).
+        (
+            StatusCode::FOUND,
+            [(axum::http::header::LOCATION, u.as_str().to_owned())],
+        )
+            .into_response()
     };
     let Some(scope) = p.get("scope").filter(|s| !s.is_empty()) else {
         return error_page(

@@ -60,17 +60,28 @@ async fn one_gib_streams_up_and_down_with_bounded_memory() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let emu = Emu(child);
     let pid = emu.0.id();
     let base = line.trim().to_owned();
     let http = reqwest::Client::new();
-    let tokens: serde_json::Value = http.post(format!("{base}/__emulator/tokens")).send().await.unwrap().json().await.unwrap();
+    let tokens: serde_json::Value = http
+        .post(format!("{base}/__emulator/tokens"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let auth = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
     let baseline = status_kib(pid, "VmRSS:");
 
     let init = http
-        .post(format!("{base}/upload/drive/v3/files?uploadType=resumable&fields=id,md5Checksum,size"))
+        .post(format!(
+            "{base}/upload/drive/v3/files?uploadType=resumable&fields=id,md5Checksum,size"
+        ))
         .header("authorization", &auth)
         .header("x-upload-content-length", SIZE.to_string())
         .json(&serde_json::json!({"name": "big.bin"}))
@@ -87,7 +98,10 @@ async fn one_gib_streams_up_and_down_with_bounded_memory() {
         md5.update(&data);
         let resp = http
             .put(&session)
-            .header("content-range", format!("bytes {off}-{}/{SIZE}", off + CHUNK - 1))
+            .header(
+                "content-range",
+                format!("bytes {off}-{}/{SIZE}", off + CHUNK - 1),
+            )
             .body(data)
             .send()
             .await
@@ -106,7 +120,10 @@ async fn one_gib_streams_up_and_down_with_bounded_memory() {
     assert_eq!(file["size"], SIZE.to_string());
 
     let resp = http
-        .get(format!("{base}/drive/v3/files/{}?alt=media", file["id"].as_str().unwrap()))
+        .get(format!(
+            "{base}/drive/v3/files/{}?alt=media",
+            file["id"].as_str().unwrap()
+        ))
         .header("authorization", &auth)
         .send()
         .await
@@ -126,5 +143,8 @@ async fn one_gib_streams_up_and_down_with_bounded_memory() {
 
     let peak = status_kib(pid, "VmHWM:");
     eprintln!("emulator RSS: {baseline} KiB before, peak {peak} KiB");
-    assert!(peak.saturating_sub(baseline) < MAX_GROWTH_KIB, "RSS grew from {baseline} KiB to a peak of {peak} KiB");
+    assert!(
+        peak.saturating_sub(baseline) < MAX_GROWTH_KIB,
+        "RSS grew from {baseline} KiB to a peak of {peak} KiB"
+    );
 }

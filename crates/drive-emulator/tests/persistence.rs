@@ -4,12 +4,20 @@ use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use serde_json::Value;
 
 async fn start(dir: &std::path::Path) -> EmulatorHandle {
-    Emulator::start(EmulatorConfig { data_dir: Some(dir.to_owned()), ..Default::default() }).await.unwrap()
+    Emulator::start(EmulatorConfig {
+        data_dir: Some(dir.to_owned()),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
 }
 
 fn md5_hex(data: &[u8]) -> String {
     use md5::{Digest, Md5};
-    Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 async fn json(resp: reqwest::Response) -> Value {
@@ -28,20 +36,28 @@ async fn files_changes_sessions_and_tokens_survive_a_restart() {
     let tokens = emu.mint_tokens(None).unwrap();
     let auth = format!("Bearer {}", tokens.access_token);
 
-    let start_token = json(http.get(format!("{base}/drive/v3/changes/startPageToken")).header("authorization", &auth).send().await.unwrap()).await
-        ["startPageToken"]
+    let start_token = json(
+        http.get(format!("{base}/drive/v3/changes/startPageToken"))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["startPageToken"]
         .as_str()
         .unwrap()
         .to_owned();
     let body = b"persisted content".to_vec();
     let file = json(
-        http.post(format!("{base}/upload/drive/v3/files?uploadType=media&fields=id,md5Checksum,version"))
-            .header("authorization", &auth)
-            .header("content-type", "text/plain")
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap(),
+        http.post(format!(
+            "{base}/upload/drive/v3/files?uploadType=media&fields=id,md5Checksum,version"
+        ))
+        .header("authorization", &auth)
+        .header("content-type", "text/plain")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     let file_id = file["id"].as_str().unwrap().to_owned();
@@ -50,7 +66,9 @@ async fn files_changes_sessions_and_tokens_survive_a_restart() {
     // A resumable upload, one chunk in, interrupted by the restart.
     let big: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
     let init = http
-        .post(format!("{base}/upload/drive/v3/files?uploadType=resumable&fields=id,md5Checksum,size"))
+        .post(format!(
+            "{base}/upload/drive/v3/files?uploadType=resumable&fields=id,md5Checksum,size"
+        ))
         .header("authorization", &auth)
         .header("x-upload-content-length", big.len().to_string())
         .json(&serde_json::json!({"name": "big.bin"}))
@@ -72,10 +90,19 @@ async fn files_changes_sessions_and_tokens_survive_a_restart() {
 
     let emu = start(dir.path()).await;
     let base2 = emu.base_url();
-    assert_eq!(emu.snapshot(), snapshot_before, "the same Drive after a restart");
+    assert_eq!(
+        emu.snapshot(),
+        snapshot_before,
+        "the same Drive after a restart"
+    );
 
     // The access token still works; the content is intact.
-    let got = http.get(format!("{base2}/drive/v3/files/{file_id}?alt=media")).header("authorization", &auth).send().await.unwrap();
+    let got = http
+        .get(format!("{base2}/drive/v3/files/{file_id}?alt=media"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.status(), 200);
     assert_eq!(got.bytes().await.unwrap().as_ref(), body.as_slice());
 
@@ -88,16 +115,29 @@ async fn files_changes_sessions_and_tokens_survive_a_restart() {
             .unwrap(),
     )
     .await;
-    assert!(changes["changes"].as_array().unwrap().iter().any(|c| c["fileId"] == file_id.as_str()));
+    assert!(changes["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["fileId"] == file_id.as_str()));
 
     // The upload session resumes from its stored offset (the port changed: use the new base).
     let session2 = session.replace(&base, &base2);
-    let status = http.put(&session2).header("content-range", format!("bytes */{}", big.len())).header("content-length", "0").send().await.unwrap();
+    let status = http
+        .put(&session2)
+        .header("content-range", format!("bytes */{}", big.len()))
+        .header("content-length", "0")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(status.status(), 308);
     assert_eq!(status.headers()["range"], "bytes=0-262143");
     let done = http
         .put(&session2)
-        .header("content-range", format!("bytes 262144-{}/{}", big.len() - 1, big.len()))
+        .header(
+            "content-range",
+            format!("bytes 262144-{}/{}", big.len() - 1, big.len()),
+        )
         .body(big[262_144..].to_vec())
         .send()
         .await
@@ -131,7 +171,9 @@ async fn a_torn_journal_tail_is_ignored_and_earlier_state_kept() {
     let r = http
         .post(format!("{}/drive/v3/files", emu.base_url()))
         .header("authorization", &auth)
-        .json(&serde_json::json!({"name": "kept", "mimeType": "application/vnd.google-apps.folder"}))
+        .json(
+            &serde_json::json!({"name": "kept", "mimeType": "application/vnd.google-apps.folder"}),
+        )
         .send()
         .await
         .unwrap();
@@ -139,7 +181,10 @@ async fn a_torn_journal_tail_is_ignored_and_earlier_state_kept() {
     let before = emu.snapshot();
     emu.shutdown().await;
     use std::io::Write;
-    let mut j = std::fs::OpenOptions::new().append(true).open(dir.path().join("journal.jsonl")).unwrap();
+    let mut j = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("journal.jsonl"))
+        .unwrap();
     j.write_all(br#"{"PutFile":{"file":{"id":"half"#).unwrap();
     drop(j);
     let emu = start(dir.path()).await;
