@@ -167,13 +167,16 @@ async fn main() {
     let folder = folder["id"].as_str().expect("id").to_owned();
     let mut first = String::new();
     for i in 0..1000 {
+        let body = format!(
+            "--b\r\ncontent-type: application/json\r\n\r\n{{\"name\":\"f{i}.txt\",\"parents\":[\"{folder}\"]}}\r\n--b\r\ncontent-type: text/plain\r\n\r\nfile {i}\r\n--b--\r\n"
+        );
         let f: serde_json::Value = http
             .post(format!(
-                "{base}/upload/drive/v3/files?uploadType=media&fields=id"
+                "{base}/upload/drive/v3/files?uploadType=multipart&fields=id"
             ))
             .header("authorization", &auth)
-            .header("content-type", "text/plain")
-            .body(format!("file {i}"))
+            .header("content-type", "multipart/related; boundary=b")
+            .body(body)
             .send()
             .await
             .expect("create")
@@ -194,6 +197,20 @@ async fn main() {
 
     let base_rps = hammer(&http, format!("{raw}/json"), None, a.secs).await;
     let get_rps = hammer(&http, get_url, Some(auth.clone()), a.secs).await;
+    let listed: serde_json::Value = http
+        .get(&list_url)
+        .header("authorization", &auth)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        listed["files"].as_array().map(Vec::len),
+        Some(1000),
+        "the folder lists its 1,000 files"
+    );
     let list_rps = hammer(&http, list_url, Some(auth.clone()), a.secs).await;
     println!(
         "## metadata ({CLIENTS} concurrent clients, {}s each)",

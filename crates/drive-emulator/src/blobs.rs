@@ -153,29 +153,42 @@ impl Blobs {
     }
 }
 
-/// Streams bytes into a file while computing their MD5.
+/// Streams bytes into a file while a blocking thread computes their MD5, so hashing and
+/// writing proceed in parallel. The channel to the hasher is bounded: memory stays bounded.
 #[derive(Debug)]
 pub struct HashingWriter {
     file: tokio::io::BufWriter<tokio::fs::File>,
-    md5: Md5,
+    to_hasher: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    hasher: tokio::task::JoinHandle<Md5>,
     size: u64,
 }
 
 impl HashingWriter {
     /// Continues writing at the end of `file`, whose first `size` bytes hashed to `md5`.
-    pub fn new(file: tokio::fs::File, md5: Md5, size: u64) -> Self {
+    pub fn new(file: tokio::fs::File, mut md5: Md5, size: u64) -> Self {
+        let (to_hasher, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(32);
+        let hasher = tokio::task::spawn_blocking(move || {
+            while let Some(b) = rx.blocking_recv() {
+                md5.update(&b);
+            }
+            md5
+        });
         Self {
             file: tokio::io::BufWriter::with_capacity(1 << 20, file),
-            md5,
+            to_hasher,
+            hasher,
             size,
         }
     }
 
     /// Appends bytes.
-    pub async fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
-        self.md5.update(data);
+    pub async fn write(&mut self, data: bytes::Bytes) -> std::io::Result<()> {
         self.size += data.len() as u64;
-        self.file.write_all(data).await
+        self.file.write_all(&data).await?;
+        self.to_hasher
+            .send(data)
+            .await
+            .map_err(|_| std::io::Error::other("the MD5 thread stopped"))
     }
 
     /// Bytes written so far (including the starting size).
@@ -186,6 +199,8 @@ impl HashingWriter {
     /// Flushes to the OS and returns the hash state and size.
     pub async fn finish(mut self) -> std::io::Result<(Md5, u64)> {
         self.file.flush().await?;
-        Ok((self.md5, self.size))
+        drop(self.to_hasher);
+        let md5 = self.hasher.await.map_err(std::io::Error::other)?;
+        Ok((md5, self.size))
     }
 }

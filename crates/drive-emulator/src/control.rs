@@ -240,16 +240,20 @@ pub struct QuotaRequest {
     limit: u64,
 }
 
-fn body_or_default<T: Default + serde::de::DeserializeOwned>(body: &str) -> Result<T, Response> {
+fn body_or_default<T: Default + serde::de::DeserializeOwned>(
+    body: &str,
+) -> Result<T, Box<Response>> {
     if body.trim().is_empty() {
         return Ok(T::default());
     }
     serde_json::from_str(body).map_err(|e| {
-        (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": e.to_string()})),
+        Box::new(
+            (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": e.to_string()})),
+            )
+                .into_response(),
         )
-            .into_response()
     })
 }
 
@@ -265,7 +269,7 @@ pub fn routes() -> axum::Router<AppState> {
                         app.add_fault(spec);
                         done(Ok(()))
                     }
-                    Err(r) => r,
+                    Err(r) => *r,
                 }
             })
             .delete(|AxState(app): AxState<AppState>| async move {
@@ -341,7 +345,7 @@ pub fn routes() -> axum::Router<AppState> {
                         Ok(t) => Json(t).into_response(),
                         Err(e) => done(Err(e)),
                     },
-                    Err(r) => r,
+                    Err(r) => *r,
                 }
             }),
         )

@@ -3,7 +3,7 @@
 //! the project talks to Google in a test.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), drive_emulator::EmulatorError> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let emu = drive_emulator::Emulator::start(drive_emulator::EmulatorConfig::default()).await?;
 //! println!("Drive at {}", emu.base_url());
 //! let tokens = emu.mint_tokens(None)?;

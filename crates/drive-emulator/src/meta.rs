@@ -120,7 +120,7 @@ impl FileMeta {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
-        let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::parse_error(e))?;
+        let v: Value = serde_json::from_slice(body).map_err(ApiError::parse_error)?;
         Self::from_json(&v, purpose)
     }
 

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+
+use crate::fields::FieldMask;
 
 /// The folder MIME type.
 pub const FOLDER_MIME: &str = "application/vnd.google-apps.folder";
@@ -122,90 +124,114 @@ impl FileRecord {
         self.mime_type.starts_with(GOOGLE_APPS_PREFIX)
     }
 
-    /// The full `File` resource; the caller applies the `fields` mask.
-    pub fn to_json(&self, base_url: &str, user: &Value) -> Value {
-        let mut v = json!({
-            "kind": "drive#file",
-            "id": self.id,
-            "name": self.name,
-            "mimeType": self.mime_type,
-            "starred": self.starred,
-            "trashed": self.trashed,
-            "explicitlyTrashed": self.explicitly_trashed,
-            "parents": self.parents,
-            "properties": self.properties,
-            "appProperties": self.app_properties,
-            "spaces": ["drive"],
-            "version": self.version.to_string(),
-            "webViewLink": format!("{base_url}file/d/{}/view", self.id),
-            "iconLink": format!("{base_url}icons/{}", self.mime_type),
-            "hasThumbnail": false,
-            "thumbnailVersion": "0",
-            "viewedByMe": true,
-            "viewedByMeTime": rfc3339(self.modified_by_me_time),
-            "createdTime": rfc3339(self.created_time),
-            "modifiedTime": rfc3339(self.modified_time),
-            "modifiedByMeTime": rfc3339(self.modified_by_me_time),
-            "modifiedByMe": true,
-            "owners": [user],
-            "lastModifyingUser": user,
-            "shared": false,
-            "ownedByMe": true,
-            "capabilities": self.capabilities(),
-            "viewersCanCopyContent": true,
-            "copyRequiresWriterPermission": false,
-            "writersCanShare": true,
-            "permissionIds": ["emulator-user-permission"],
-            "isAppAuthorized": true,
-            "quotaBytesUsed": self.content.as_ref().map_or(0, |c| c.size).to_string(),
-            "inheritedPermissionsDisabled": false,
+    /// The `File` resource with the members `mask` selects (nested selections applied too).
+    /// Only selected members are built: a listing of many files asks for a few fields each.
+    pub fn to_json(&self, base_url: &str, user: &Value, mask: &FieldMask) -> Value {
+        let mut v = Map::new();
+        let mut put = |key: &str, value: &dyn Fn() -> Value| {
+            if let Some(sub) = mask.child(key) {
+                v.insert(key.to_owned(), sub.apply(value()));
+            }
+        };
+        put("kind", &|| json!("drive#file"));
+        put("id", &|| json!(self.id));
+        put("name", &|| json!(self.name));
+        put("mimeType", &|| json!(self.mime_type));
+        put("starred", &|| json!(self.starred));
+        put("trashed", &|| json!(self.trashed));
+        put("explicitlyTrashed", &|| json!(self.explicitly_trashed));
+        put("parents", &|| json!(self.parents));
+        put("properties", &|| json!(self.properties));
+        put("appProperties", &|| json!(self.app_properties));
+        put("spaces", &|| json!(["drive"]));
+        put("version", &|| json!(self.version.to_string()));
+        put("webViewLink", &|| {
+            json!(format!("{base_url}file/d/{}/view", self.id))
         });
+        put("iconLink", &|| {
+            json!(format!("{base_url}icons/{}", self.mime_type))
+        });
+        put("hasThumbnail", &|| json!(false));
+        put("thumbnailVersion", &|| json!("0"));
+        put("viewedByMe", &|| json!(true));
+        put("viewedByMeTime", &|| {
+            json!(rfc3339(self.modified_by_me_time))
+        });
+        put("createdTime", &|| json!(rfc3339(self.created_time)));
+        put("modifiedTime", &|| json!(rfc3339(self.modified_time)));
+        put("modifiedByMeTime", &|| {
+            json!(rfc3339(self.modified_by_me_time))
+        });
+        put("modifiedByMe", &|| json!(true));
+        put("owners", &|| json!([user]));
+        put("lastModifyingUser", &|| user.clone());
+        put("shared", &|| json!(false));
+        put("ownedByMe", &|| json!(true));
+        put("capabilities", &|| self.capabilities());
+        put("viewersCanCopyContent", &|| json!(true));
+        put("copyRequiresWriterPermission", &|| json!(false));
+        put("writersCanShare", &|| json!(true));
+        put("permissionIds", &|| json!(["emulator-user-permission"]));
+        put("isAppAuthorized", &|| json!(true));
+        put("quotaBytesUsed", &|| {
+            json!(self.content.as_ref().map_or(0, |c| c.size).to_string())
+        });
+        put("inheritedPermissionsDisabled", &|| json!(false));
         if let Some(d) = &self.description {
-            v["description"] = json!(d);
+            put("description", &|| json!(d));
         }
         if let Some(o) = &self.original_filename {
-            v["originalFilename"] = json!(o);
+            put("originalFilename", &|| json!(o));
         }
         if let Some(c) = &self.content {
-            v["size"] = json!(c.size.to_string());
-            v["md5Checksum"] = json!(c.md5);
+            put("size", &|| json!(c.size.to_string()));
+            put("md5Checksum", &|| json!(c.md5));
             if let Some(s) = &c.sha1 {
-                v["sha1Checksum"] = json!(s);
+                put("sha1Checksum", &|| json!(s));
             }
             if let Some(s) = &c.sha256 {
-                v["sha256Checksum"] = json!(s);
+                put("sha256Checksum", &|| json!(s));
             }
-            v["headRevisionId"] = json!(c.revision);
-            v["webContentLink"] = json!(format!("{base_url}drive/v3/files/{}?alt=media", self.id));
-            if let Some((_, ext)) = self
+            put("headRevisionId", &|| json!(c.revision));
+            put("webContentLink", &|| {
+                json!(format!("{base_url}drive/v3/files/{}?alt=media", self.id))
+            });
+            let ext = self
                 .name
                 .rsplit_once('.')
-                .filter(|(stem, e)| !stem.is_empty() && !e.is_empty())
-            {
-                v["fileExtension"] = json!(ext);
-                v["fullFileExtension"] = json!(self.name.split_once('.').map_or(ext, |(_, e)| e));
+                .filter(|(stem, e)| !stem.is_empty() && !e.is_empty());
+            if let Some((_, ext)) = ext {
+                put("fileExtension", &|| json!(ext));
+                put("fullFileExtension", &|| {
+                    json!(self.name.split_once('.').map_or(ext, |(_, e)| e))
+                });
             }
         }
         let formats = export_formats(&self.mime_type);
         if !formats.is_empty() {
-            let links: serde_json::Map<String, Value> = formats
-                .iter()
-                .map(|f| {
-                    (
-                        (*f).to_owned(),
-                        json!(format!(
-                            "{base_url}drive/v3/files/{}/export?mimeType={f}",
-                            self.id
-                        )),
-                    )
-                })
-                .collect();
-            v["exportLinks"] = Value::Object(links);
+            put("exportLinks", &|| {
+                let links: Map<String, Value> = formats
+                    .iter()
+                    .map(|f| {
+                        (
+                            (*f).to_owned(),
+                            json!(format!(
+                                "{base_url}drive/v3/files/{}/export?mimeType={f}",
+                                self.id
+                            )),
+                        )
+                    })
+                    .collect();
+                Value::Object(links)
+            });
         }
         if let Some((tid, tmime)) = &self.shortcut_target {
-            v["shortcutDetails"] = json!({"targetId": tid, "targetMimeType": tmime});
+            put(
+                "shortcutDetails",
+                &|| json!({"targetId": tid, "targetMimeType": tmime}),
+            );
         }
-        v
+        Value::Object(v)
     }
 
     fn capabilities(&self) -> Value {

@@ -51,6 +51,9 @@ pub struct Parser {
     state: State,
     headers: Vec<(String, String)>,
     scanned: usize,
+    /// Line ends are CRLF (learnt from the first boundary line). Only then does a `\r` before
+    /// a delimiter belong to the delimiter; in an LF-only body it is the part's last byte.
+    crlf: Option<bool>,
 }
 
 impl Parser {
@@ -67,6 +70,7 @@ impl Parser {
             state: State::Preamble,
             headers: Vec::new(),
             scanned: 0,
+            crlf: None,
         }
     }
 
@@ -160,10 +164,16 @@ impl Parser {
             return Ok(false);
         };
         match next {
-            b'\n' => self.buf.advance(pad + 1),
+            b'\n' => {
+                self.crlf.get_or_insert(false);
+                self.buf.advance(pad + 1)
+            }
             b'\r' => match self.buf.get(pad + 1) {
                 None => return Ok(false),
-                Some(b'\n') => self.buf.advance(pad + 2),
+                Some(b'\n') => {
+                    self.crlf.get_or_insert(true);
+                    self.buf.advance(pad + 2)
+                }
                 Some(_) => return Err(MultipartError::BadBoundary),
             },
             _ => return Err(MultipartError::BadBoundary),
@@ -207,7 +217,7 @@ impl Parser {
         // buf[0] is the line end that ended the headers or a byte of data held back; data starts at 1.
         match self.find_delim() {
             Some(i) => {
-                let end = if i > 0 && self.buf[i - 1] == b'\r' {
+                let end = if i > 0 && self.buf[i - 1] == b'\r' && self.crlf == Some(true) {
                     i - 1
                 } else {
                     i
@@ -256,13 +266,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    type Part = (Vec<(String, String)>, Vec<u8>);
+
     /// Parts as (headers, body), data chunks merged.
-    fn parse_all(
-        boundary: &str,
-        chunks: &[&[u8]],
-    ) -> Result<Vec<(Vec<(String, String)>, Vec<u8>)>, MultipartError> {
+    fn parse_all(boundary: &str, chunks: &[&[u8]]) -> Result<Vec<Part>, MultipartError> {
         let mut p = Parser::new(boundary);
-        let mut parts: Vec<(Vec<(String, String)>, Vec<u8>)> = Vec::new();
+        let mut parts: Vec<Part> = Vec::new();
         for c in chunks {
             for ev in p.feed(c)? {
                 match ev {
@@ -299,6 +308,12 @@ mod tests {
             );
             assert_eq!(parts[1].1, b"line1\r\nline2\n");
         }
+    }
+
+    #[test]
+    fn lf_body_keeps_a_trailing_carriage_return_of_the_media() {
+        let parts = parse_all("x", &[&body("\n", "x", "{}", b"data\r")]).unwrap();
+        assert_eq!(parts[1].1, b"data\r");
     }
 
     #[test]

@@ -474,7 +474,7 @@ mod tests {
             &mut s,
             &a,
             FileMeta::default(),
-            &[b.clone()],
+            std::slice::from_ref(&b),
             &["root".into()],
             None,
             Utc::now(),
@@ -497,7 +497,7 @@ mod tests {
             &b,
             FileMeta::default(),
             &["root".into()],
-            &[a.clone()],
+            std::slice::from_ref(&a),
             None,
             Utc::now(),
         )

@@ -199,7 +199,8 @@ pub async fn ensure_digests(app: &AppState, ids: &[String], mask: &FieldMask) ->
 
 /// A file rendered and masked.
 pub fn file_json(f: &FileRecord, mask: &FieldMask, base: &str) -> Value {
-    mask.apply(f.to_json(base, &user_json()))
+    static USER: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    f.to_json(base, USER.get_or_init(user_json), mask)
 }
 
 /// A file response for `id` after a change, with the request's `fields`.

@@ -155,7 +155,7 @@ where
             let chunk = chunk.map_err(|e| {
                 ApiError::bad_request(format!("The request body was cut short: {e}"))
             })?;
-            w.write(&chunk).await?;
+            w.write(chunk).await?;
         }
         Ok(())
     }
@@ -234,7 +234,7 @@ async fn receive_multipart(
                         writer
                             .as_mut()
                             .expect("open until the end")
-                            .write(&d)
+                            .write(d)
                             .await?
                     }
                     Event::PartEnd | Event::End => {}
@@ -393,7 +393,7 @@ async fn start_session(
     let mut r = StatusCode::OK.into_response();
     r.headers_mut().insert(
         header::LOCATION,
-        HeaderValue::from_str(&location).map_err(|e| ApiError::backend(e))?,
+        HeaderValue::from_str(&location).map_err(ApiError::backend)?,
     );
     r.headers_mut().insert(
         "x-guploader-uploadid",
@@ -607,7 +607,7 @@ async fn write_chunk(
                 let drop = (skip as usize).min(data.len());
                 skip -= drop as u64;
                 let _ = data.split_to(drop);
-                w.write(&data).await?;
+                w.write(data).await?;
             }
             Err(e) => {
                 cut = Some(ApiError::bad_request(format!(
