@@ -89,16 +89,22 @@ async fn baseline_server(dir: std::path::PathBuf) -> String {
                     Body::from_stream(tokio_util::io::ReaderStream::with_capacity(f, 256 * 1024))
                 }
             })
-            .put(move |body: Body| {
+            .put(move |q: axum::extract::RawQuery, body: Body| {
                 let path = put_dir.join("raw");
+                let hash = q.0.as_deref() == Some("md5");
                 async move {
+                    let mut md5 = hash.then(<md5::Md5 as md5::Digest>::new);
                     let mut f = tokio::io::BufWriter::with_capacity(
                         1 << 20,
                         tokio::fs::File::create(path).await.expect("create"),
                     );
                     let mut s = body.into_data_stream();
                     while let Some(c) = s.next().await {
-                        f.write_all(&c.expect("body")).await.expect("write");
+                        let c = c.expect("body");
+                        if let Some(h) = md5.as_mut() {
+                            md5::Digest::update(h, &c);
+                        }
+                        f.write_all(&c).await.expect("write");
                     }
                     f.flush().await.expect("flush");
                 }
@@ -253,6 +259,15 @@ async fn main() {
         .expect("raw put");
     assert!(r.status().is_success());
     let raw_up = mbps(size, t.elapsed());
+    let t = Instant::now();
+    let r = http
+        .put(format!("{raw}/raw?md5"))
+        .body(reqwest::Body::wrap_stream(body(chunks).into_data_stream()))
+        .send()
+        .await
+        .expect("raw put");
+    assert!(r.status().is_success());
+    let raw_md5_up = mbps(size, t.elapsed());
     let (n, d) = download(&http, &format!("{raw}/raw"), None).await;
     assert_eq!(n, size);
     let raw_down = mbps(size, d);
@@ -301,14 +316,15 @@ async fn main() {
         "## transfers ({} MiB, resumable upload in 8 MiB chunks)",
         a.size_mib
     );
-    println!("| direction | raw loopback MB/s | emulator MB/s | ratio |");
-    println!("|---|---|---|---|");
+    println!("| direction | raw loopback MB/s | raw + MD5 MB/s | emulator MB/s | ratio to raw | ratio to raw + MD5 |");
+    println!("|---|---|---|---|---|---|");
     println!(
-        "| upload | {raw_up:.0} | {emu_up:.0} | {:.2} |",
-        emu_up / raw_up
+        "| upload | {raw_up:.0} | {raw_md5_up:.0} | {emu_up:.0} | {:.2} | {:.2} |",
+        emu_up / raw_up,
+        emu_up / raw_md5_up
     );
     println!(
-        "| download | {raw_down:.0} | {emu_down:.0} | {:.2} |",
+        "| download | {raw_down:.0} | n/a | {emu_down:.0} | {:.2} | n/a |",
         emu_down / raw_down
     );
     emu.shutdown().await;
