@@ -55,24 +55,7 @@ async fn authed(
 }
 
 async fn on_collection(app: App, RawQuery(q): RawQuery, req: Request) -> Response {
-    let p = params(q.as_deref());
-    let app = app.0;
-    if let Some(id) = upload_id(&p) {
-        return chunk(&app, &id, req)
-            .await
-            .unwrap_or_else(IntoResponse::into_response);
-    }
-    if req.method() != axum::http::Method::POST {
-        return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "notFound",
-            "Upload session not found.",
-        )
-        .into_response();
-    }
-    start(&app, None, p, req)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
+    dispatch(app.0, None, params(q.as_deref()), req).await
 }
 
 async fn on_file(
@@ -81,24 +64,32 @@ async fn on_file(
     RawQuery(q): RawQuery,
     req: Request,
 ) -> Response {
-    let p = params(q.as_deref());
-    let app = app.0;
-    if let Some(id) = upload_id(&p) {
-        return chunk(&app, &id, req)
-            .await
-            .unwrap_or_else(IntoResponse::into_response);
-    }
-    if req.method() != axum::http::Method::PATCH {
-        return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "notFound",
-            "Upload session not found.",
-        )
-        .into_response();
-    }
-    start(&app, Some(file_id), p, req)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
+    dispatch(app.0, Some(file_id), params(q.as_deref()), req).await
+}
+
+/// A request with `upload_id` is a chunk or status query, whatever its method (rclone POSTs,
+/// most clients PUT). Without one, `POST` on the collection starts a create and `PATCH` on a
+/// file starts an update.
+async fn dispatch(app: AppState, file_id: Option<String>, p: Params, req: Request) -> Response {
+    let result = if let Some(id) = upload_id(&p) {
+        chunk(&app, &id, req).await
+    } else {
+        let starts = if file_id.is_some() {
+            axum::http::Method::PATCH
+        } else {
+            axum::http::Method::POST
+        };
+        if req.method() == starts {
+            start(&app, file_id, p, req).await
+        } else {
+            Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "notFound",
+                "Upload session not found.",
+            ))
+        }
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn start(
