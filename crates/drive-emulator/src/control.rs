@@ -91,13 +91,20 @@ impl Shared {
         self.with_grants(|g| g.refresh.values_mut().for_each(|r| r.revoked = true))
     }
 
-    /// Issues tokens to a client without the browser dance.
+    /// Issues tokens to a registered client without the browser dance (`InvalidInput` for an
+    /// unknown client).
     pub fn mint_tokens(
         &self,
         client_id: Option<&str>,
         scope: Option<&str>,
     ) -> std::io::Result<TokenResponse> {
         let client = client_id.unwrap_or(&self.config.clients[0].0).to_owned();
+        if !self.config.clients.iter().any(|(id, _)| *id == client) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("unknown OAuth client {client}"),
+            ));
+        }
         let ttl = chrono::Duration::from_std(self.config.token_ttl)
             .unwrap_or(chrono::Duration::seconds(3599));
         self.with_grants(|g| g.issue(&client, scope.unwrap_or(DEFAULT_SCOPE), ttl, Utc::now()))
@@ -207,7 +214,11 @@ fn done(r: std::io::Result<()>) -> Response {
     match r {
         Ok(()) => Json(json!({"ok": true})).into_response(),
         Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
+            if e.kind() == std::io::ErrorKind::InvalidInput {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            },
             Json(json!({"error": e.to_string()})),
         )
             .into_response(),

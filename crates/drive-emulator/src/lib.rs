@@ -27,6 +27,8 @@ pub mod oauth;
 pub mod ops;
 pub mod query;
 pub mod state;
+#[cfg(test)]
+mod state_props;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

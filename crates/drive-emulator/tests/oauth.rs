@@ -371,3 +371,21 @@ async fn access_tokens_expire_after_the_configured_ttl() {
     let (s, v) = api_status(&env, Some(&env.token)).await;
     assert_error(s, &v, 401, "authError");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn minting_tokens_for_an_unregistered_client_is_refused() {
+    let env = Env::start().await;
+    let resp = env
+        .http
+        .post(format!("{}/__emulator/tokens", env.base))
+        .json(&serde_json::json!({"client_id": "nobody.apps.googleusercontent.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(env
+        .emu
+        .mint_tokens(Some("nobody.apps.googleusercontent.com"))
+        .is_err());
+    assert!(env.emu.mint_tokens(Some(DEFAULT_CLIENT_ID)).is_ok());
+}

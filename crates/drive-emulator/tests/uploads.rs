@@ -355,3 +355,45 @@ async fn ranged_download_partial_clamped_unsatisfiable_and_full() {
     assert_eq!(s, StatusCode::OK);
     assert!(body.is_empty());
 }
+
+fn chunked_body(data: Vec<u8>) -> reqwest::Body {
+    let parts: Vec<Result<Vec<u8>, std::io::Error>> =
+        data.chunks(100_000).map(|c| Ok(c.to_vec())).collect();
+    reqwest::Body::wrap_stream(futures_util::stream::iter(parts))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn single_request_resumable_with_chunked_body_completes() {
+    let env = Env::start().await;
+    let data = pattern(700_000);
+    let session = env
+        .resumable_start(&json!({"name": "streamed.bin"}), None)
+        .await;
+    let (status, _, v) = send(env.http.put(&session).body(chunked_body(data.clone()))).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["md5Checksum"], md5_hex(&data).as_str());
+    assert_eq!(v["size"], "700000");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn single_request_resumable_with_wrong_declared_total_is_refused() {
+    let env = Env::start().await;
+    let data = pattern(300_000);
+    let session = env
+        .resumable_start(&json!({"name": "short.bin"}), Some(400_000))
+        .await;
+    let (status, _, v) = send(env.http.put(&session).body(chunked_body(data))).await;
+    assert_error(status, &v, 400, "badRequest");
+    let (status, h, _) = send(
+        env.http
+            .put(&session)
+            .header("content-range", "bytes */400000")
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+    assert!(
+        h.get("range").is_none(),
+        "nothing kept from the refused request"
+    );
+}

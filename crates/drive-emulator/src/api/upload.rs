@@ -493,6 +493,9 @@ async fn chunk(app: &AppState, id: &str, req: Request) -> ApiResult<Response> {
             return Ok(resume_incomplete(session.received));
         }
         Some(ContentRange::Bytes(a, b, total)) => (a, b + 1, total),
+        None if declared_len.is_none() && headers.contains_key(header::TRANSFER_ENCODING) => {
+            return single_streamed_request(app, session, body, &headers).await;
+        }
         None => {
             // The whole content in one request (or an empty file).
             let len = declared_len.unwrap_or(0);
@@ -536,7 +539,7 @@ async fn chunk(app: &AppState, id: &str, req: Request) -> ApiResult<Response> {
             declared_len.unwrap_or(0)
         )));
     }
-    let received = write_chunk(app, &session, start, end_excl, body).await?;
+    let received = write_chunk(app, &session, start, Some(end_excl), body).await?;
     let mut updated = session.clone();
     updated.received = received;
     updated.total = total;
@@ -558,7 +561,7 @@ async fn write_chunk(
     app: &AppState,
     session: &UploadSession,
     start: u64,
-    end_excl: u64,
+    end_excl: Option<u64>,
     body: Body,
 ) -> ApiResult<u64> {
     let path = app.blobs.upload_path(&session.id);
@@ -589,7 +592,7 @@ async fn write_chunk(
         match next {
             Ok(mut data) => {
                 pos += data.len() as u64;
-                if pos > end_excl {
+                if end_excl.is_some_and(|e| pos > e) {
                     cut = Some(ApiError::bad_request(
                         "The request body is longer than its Content-Range.",
                     ));
@@ -608,7 +611,7 @@ async fn write_chunk(
             }
         }
     }
-    if cut.is_none() && pos < end_excl {
+    if cut.is_none() && end_excl.is_some_and(|e| pos < e) {
         cut = Some(ApiError::bad_request(
             "The request body is shorter than its Content-Range.",
         ));
@@ -637,6 +640,43 @@ async fn write_chunk(
             Err(err)
         }
     }
+}
+
+/// The whole content in one request of unknown length (chunked transfer encoding, no
+/// `Content-Range`): its end is the end of the content.
+async fn single_streamed_request(
+    app: &AppState,
+    session: UploadSession,
+    body: Body,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    if session.received != 0 {
+        return Err(
+            ApiError::bad_request("Content-Range is required after the first chunk.")
+                .at_header("Content-Range"),
+        );
+    }
+    let received = write_chunk(app, &session, 0, None, body).await?;
+    let mut updated = session;
+    if updated.total.is_some_and(|t| t != received) {
+        let expected = updated.total.unwrap_or(0);
+        tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(app.blobs.upload_path(&updated.id))
+            .await?
+            .set_len(0)
+            .await?;
+        app.hashers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&updated.id);
+        app.lock().commit(Op::PutSession(updated))?;
+        return Err(size_mismatch(expected, received));
+    }
+    updated.received = received;
+    updated.total = Some(received);
+    app.lock().commit(Op::PutSession(updated.clone()))?;
+    complete(app, updated, headers).await
 }
 
 /// The last byte arrived: the session's content becomes a file (create or update).
