@@ -215,7 +215,7 @@ pub fn update(
         for p in add_parents {
             let p = s.resolve(p).to_owned();
             check_parent(s, &p)?;
-            if s.subtree(&rec.id).contains(&p) {
+            if s.is_within(&p, &rec.id) {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "invalid",
@@ -289,12 +289,16 @@ pub fn update(
     rec.version = s.next_version();
     rec.modified_by_me_time = now;
     let id = rec.id.clone();
+    let trash_may_change =
+        meta.trashed.is_some() || !add_parents.is_empty() || !remove_parents.is_empty();
     s.commit(Op::PutFile {
         file: rec,
         change: Some(now),
     })
     .map_err(io)?;
-    settle_trash(s, &id, now)?;
+    if trash_may_change {
+        settle_trash(s, &id, now)?;
+    }
     Ok((s.file(&id).cloned().expect("just stored"), retired))
 }
 

@@ -120,6 +120,8 @@ pub struct State {
     /// Open resumable upload sessions.
     pub sessions: HashMap<String, UploadSession>,
     reserved_ids: HashSet<String>,
+    /// Bytes of content stored (trash included), kept up to date by `apply`.
+    usage: u64,
     /// OAuth codes and tokens.
     pub grants: Grants,
     /// Storage quota in bytes.
@@ -145,6 +147,7 @@ impl State {
             next_version: 1,
             sessions: HashMap::new(),
             reserved_ids: HashSet::new(),
+            usage: 0,
             grants: Grants::default(),
             quota_limit: 15 * 1024 * 1024 * 1024,
             journal: None,
@@ -209,7 +212,9 @@ impl State {
     fn apply(&mut self, op: Op) {
         match op {
             Op::PutFile { file, change } => {
+                self.usage += file.content.as_ref().map_or(0, |c| c.size);
                 if let Some(old) = self.files.get(&file.id) {
+                    self.usage -= old.content.as_ref().map_or(0, |c| c.size);
                     for p in &old.parents {
                         if let Some(c) = self.children.get_mut(p) {
                             c.remove(&(old.seq, old.id.clone()));
@@ -232,6 +237,7 @@ impl State {
             }
             Op::RemoveFile { id, time } => {
                 if let Some(old) = self.files.remove(&id) {
+                    self.usage -= old.content.as_ref().map_or(0, |c| c.size);
                     for p in &old.parents {
                         if let Some(c) = self.children.get_mut(p) {
                             c.remove(&(old.seq, old.id.clone()));
@@ -256,6 +262,7 @@ impl State {
                 self.last_change.clear();
                 self.sessions.clear();
                 self.reserved_ids.clear();
+                self.usage = 0;
                 self.root_id = root.id.clone();
                 self.next_seq = self.next_seq.max(root.seq + 1);
                 self.files.insert(root.id.clone(), root);
@@ -351,6 +358,27 @@ impl State {
             .filter_map(|(_, id)| self.files.get(id))
     }
 
+    /// True if `ancestor` is `id` or one of its ancestors.
+    pub fn is_within(&self, id: &str, ancestor: &str) -> bool {
+        let mut cur = Some(id);
+        let mut guard = 0;
+        while let Some(c) = cur {
+            if c == ancestor {
+                return true;
+            }
+            cur = self
+                .files
+                .get(c)
+                .and_then(|f| f.parents.first())
+                .map(String::as_str);
+            guard += 1;
+            if guard > 100_000 {
+                return false;
+            }
+        }
+        false
+    }
+
     /// `id` and every descendant, parents before children.
     pub fn subtree(&self, id: &str) -> Vec<String> {
         let mut out = vec![id.to_owned()];
@@ -389,11 +417,7 @@ impl State {
 
     /// Bytes used by file content, trash included.
     pub fn usage(&self) -> u64 {
-        self.files
-            .values()
-            .filter_map(|f| f.content.as_ref())
-            .map(|c| c.size)
-            .sum()
+        self.usage
     }
 
     /// Bytes used by trashed content.

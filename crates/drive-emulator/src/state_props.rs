@@ -56,6 +56,16 @@ fn pick(ids: &[String], i: usize) -> String {
 }
 
 fn check_invariants(s: &State) -> Result<(), TestCaseError> {
+    let stored: u64 = s
+        .all_files()
+        .filter_map(|f| f.content.as_ref())
+        .map(|c| c.size)
+        .sum();
+    prop_assert_eq!(
+        s.usage(),
+        stored,
+        "usage counter matches the content stored"
+    );
     for f in s.all_files() {
         if f.id == s.root_id {
             prop_assert!(f.parents.is_empty() && !f.trashed);
