@@ -1,5 +1,8 @@
 //! With `--data-dir`, files, the change log, upload sessions and tokens survive a restart.
 
+mod common;
+
+use common::md5_hex;
 use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use serde_json::Value;
 
@@ -10,14 +13,6 @@ async fn start(dir: &std::path::Path) -> EmulatorHandle {
     })
     .await
     .unwrap()
-}
-
-fn md5_hex(data: &[u8]) -> String {
-    use md5::{Digest, Md5};
-    Md5::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 async fn json(resp: reqwest::Response) -> Value {
