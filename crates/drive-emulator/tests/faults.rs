@@ -313,3 +313,52 @@ async fn control_api_snapshot_and_reset() {
     env.emu.reset().unwrap();
     assert!(env.emu.snapshot().files.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_cut_mid_upload_closes_the_connection_at_once() {
+    let env = Env::start().await;
+    let session = env
+        .resumable_start(
+            &serde_json::json!({"name": "cut.bin"}),
+            Some(4 * KIB256 as u64),
+        )
+        .await;
+    env.emu.add_fault(FaultSpec {
+        path: Some("/upload/*".into()),
+        reset_after_bytes: Some(300_000),
+        ..Default::default()
+    });
+    let started = std::time::Instant::now();
+    let result = reqwest::Client::new()
+        .put(&session)
+        .header(
+            "content-range",
+            format!("bytes 0-{}/{}", 2 * KIB256 - 1, 4 * KIB256),
+        )
+        .body(pattern(2 * KIB256))
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await;
+    assert!(
+        result.is_err(),
+        "the client sees a cut connection, not an answer: {result:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "cut after {:?}",
+        started.elapsed()
+    );
+    let (status, headers, _) = send(
+        env.http
+            .put(&session)
+            .header("content-range", format!("bytes */{}", 4 * KIB256))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        header(&headers, "range").as_deref(),
+        Some("bytes=0-262143"),
+        "the aligned prefix was kept"
+    );
+}

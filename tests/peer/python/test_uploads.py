@@ -23,8 +23,11 @@ def payload(n, seed):
 def short_http(creds):
     """The client's own authorized transport, with a short socket timeout so that a
     hung connection fails the test quickly instead of after 60 s. Like the client's
-    own build_http(), it does not treat 308 (resumable upload progress) as a redirect."""
-    h = httplib2.Http(timeout=20)
+    own build_http(), it does not treat 308 (resumable upload progress) as a redirect.
+    When a connection is cut mid-chunk, httplib2 silently retries the request on a new
+    connection with the chunk's body stream already consumed; the server (Google's too)
+    then waits for the declared bytes, so that retry ends only by this timeout."""
+    h = httplib2.Http(timeout=5)
     h.redirect_codes = h.redirect_codes - {308}
     return google_auth_httplib2.AuthorizedHttp(creds, http=h)
 
