@@ -1,0 +1,1 @@
+//! drivesync's Google Drive v3 client.
