@@ -1,0 +1,209 @@
+//! Configuration: a TOML file in the platform config folder (or `--config FILE`), then the
+//! environment, then the command line. Holds no secrets but the OAuth client secret, which
+//! Google documents as not secret for desktop apps.
+//!
+//! ```toml
+//! data_dir = "/path"                    # default: the platform data folder
+//! [google]
+//! client_id = "....apps.googleusercontent.com"
+//! client_secret = "..."
+//! scope = "drive"                       # or "drive.file"
+//! endpoint = "http://127.0.0.1:8910"    # every Google URL at one server (drive-emulator)
+//! [security]
+//! allow_plaintext_tokens = false        # only if no keychain is reachable; file mode 0600
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use drivesync_auth::{AuthConfig, DriveScope};
+use drivesync_model::{GoogleEndpoints, Sensitive};
+use url::Url;
+
+use crate::Error;
+
+/// What the command line overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config FILE`.
+    pub config_file: Option<PathBuf>,
+    /// `--endpoint URL`: every Google URL at this server.
+    pub endpoint: Option<Url>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    google: GoogleSection,
+    security: SecuritySection,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct GoogleSection {
+    client_id: Option<String>,
+    client_secret: Option<Sensitive<String>>,
+    scope: Option<String>,
+    endpoint: Option<Url>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct SecuritySection {
+    allow_plaintext_tokens: bool,
+}
+
+/// The configuration in effect.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file (it may not exist).
+    pub path: PathBuf,
+    /// Where drivesync keeps its state.
+    pub data_dir: PathBuf,
+    client_id: Option<String>,
+    client_secret: Option<Sensitive<String>>,
+    scope: DriveScope,
+    endpoint: Option<Url>,
+    allow_plaintext_tokens: bool,
+}
+
+fn dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("org", "drivesync", "drivesync")
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Reads the file (a missing file is an empty config), then `DRIVESYNC_CLIENT_ID`,
+    /// `DRIVESYNC_CLIENT_SECRET`, `DRIVESYNC_ENDPOINT`, then `overrides`.
+    pub fn load(overrides: &Overrides) -> Result<Self, Error> {
+        let path = match &overrides.config_file {
+            Some(p) => p.clone(),
+            None => dirs()
+                .map(|d| d.config_dir().join("config.toml"))
+                .unwrap_or_else(|| PathBuf::from("drivesync.toml")),
+        };
+        let file = read(&path)?;
+        let bad = |why: String| Error::Config {
+            path: path.clone(),
+            why,
+        };
+        let scope = match file.google.scope.as_deref() {
+            None | Some("drive") | Some("https://www.googleapis.com/auth/drive") => {
+                DriveScope::Drive
+            }
+            Some("drive.file") | Some("https://www.googleapis.com/auth/drive.file") => {
+                DriveScope::DriveFile
+            }
+            Some(other) => {
+                return Err(bad(format!(
+                    "google.scope is \"drive\" or \"drive.file\", not {other:?}"
+                )))
+            }
+        };
+        let endpoint = match (&overrides.endpoint, env("DRIVESYNC_ENDPOINT")) {
+            (Some(u), _) => Some(u.clone()),
+            (None, Some(e)) => Some(
+                Url::parse(&e).map_err(|err| bad(format!("DRIVESYNC_ENDPOINT {e:?}: {err}")))?,
+            ),
+            (None, None) => file.google.endpoint,
+        };
+        let data_dir = match file.data_dir {
+            Some(d) if d.is_relative() => path.parent().unwrap_or(Path::new(".")).join(d),
+            Some(d) => d,
+            None => dirs()
+                .map(|d| d.data_dir().to_owned())
+                .ok_or_else(|| bad("no home folder: set data_dir".into()))?,
+        };
+        Ok(Self {
+            path: path.clone(),
+            data_dir,
+            client_id: env("DRIVESYNC_CLIENT_ID").or(file.google.client_id),
+            client_secret: env("DRIVESYNC_CLIENT_SECRET")
+                .map(Sensitive::new)
+                .or(file.google.client_secret),
+            scope,
+            endpoint,
+            allow_plaintext_tokens: file.security.allow_plaintext_tokens,
+        })
+    }
+
+    /// Every Google URL: Google's, or all at the configured endpoint.
+    pub fn endpoints(&self) -> GoogleEndpoints {
+        self.endpoint
+            .as_ref()
+            .map(GoogleEndpoints::at)
+            .unwrap_or_default()
+    }
+
+    /// The OAuth client configuration.
+    pub fn auth(&self) -> Result<AuthConfig, Error> {
+        match (&self.client_id, &self.client_secret) {
+            (Some(id), Some(secret)) => Ok(AuthConfig::new(id.clone(), secret.expose().clone())
+                .with_endpoints(self.endpoints())
+                .with_scope(self.scope)),
+            _ => Err(Error::NoClient {
+                config: self.path.clone(),
+            }),
+        }
+    }
+
+    /// The plaintext token file, if the user allowed one (used only without a keychain).
+    pub fn plaintext_token_file(&self) -> Option<PathBuf> {
+        self.allow_plaintext_tokens
+            .then(|| self.data_dir.join("tokens.json"))
+    }
+}
+
+fn read(path: &Path) -> Result<FileConfig, Error> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_owned(),
+            why: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(e) => Err(Error::Io {
+            path: path.to_owned(),
+            source: e,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Config, Error> {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("c.toml");
+        std::fs::write(&p, text).unwrap();
+        Config::load(&Overrides {
+            config_file: Some(p),
+            endpoint: None,
+        })
+    }
+
+    #[test]
+    fn reads_the_file_and_resolves_a_relative_data_dir() {
+        let c = load_text("data_dir = \"state\"\n[google]\nclient_id = \"id\"\nclient_secret = \"s\"\nscope = \"drive.file\"\nendpoint = \"http://127.0.0.1:1\"\n").unwrap();
+        assert!(c.data_dir.ends_with("state") && c.data_dir.is_absolute());
+        assert_eq!(c.endpoints().token_url.as_str(), "http://127.0.0.1:1/token");
+        assert_eq!(c.auth().unwrap().scope, DriveScope::DriveFile);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_scopes_are_errors_naming_the_file() {
+        let e = load_text("[google]\nclient_idd = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("c.toml"), "{e}");
+        assert!(load_text("[google]\nscope = \"everything\"\n").is_err());
+    }
+
+    #[test]
+    fn without_a_client_auth_says_where_to_set_it() {
+        let c = load_text("data_dir = \"/tmp/x\"\n").unwrap();
+        let e = c.auth().unwrap_err().to_string();
+        assert!(e.contains("client_id") && e.contains("c.toml"), "{e}");
+    }
+}

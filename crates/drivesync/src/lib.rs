@@ -1,0 +1,139 @@
+//! The drivesync facade: what every front end (the CLI, the desktop app) calls. It reads the
+//! configuration, keeps track of the signed-in account, and builds the Drive client from the
+//! library crates. Front ends get plain data ([`AccountInfo`], [`Entry`]) and one error type.
+
+mod account;
+mod config;
+mod dto;
+mod error;
+
+use std::sync::Arc;
+
+use drivesync_auth::{AuthConfig, LoginOptions, Session, SystemClock, TokenStore};
+use drivesync_drive::{DriveConfig, DriveId, GoogleDrive, RemoteStore};
+
+pub use config::{Config, Overrides};
+pub use dto::{AccountInfo, Entry, EntryKind};
+pub use error::Error;
+
+/// drivesync with a configuration loaded: the entry point of every command.
+#[derive(Debug)]
+pub struct Drivesync {
+    config: Config,
+}
+
+impl Drivesync {
+    /// Loads the configuration (see [`Config::load`]).
+    pub fn open(overrides: &Overrides) -> Result<Self, Error> {
+        Ok(Self {
+            config: Config::load(overrides)?,
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    async fn store(&self) -> Result<Arc<dyn TokenStore>, Error> {
+        let opt_in = self.config.plaintext_token_file();
+        Ok(drivesync_auth::open_token_store(opt_in.as_deref()).await?)
+    }
+
+    fn auth_config(&self) -> Result<AuthConfig, Error> {
+        self.config.auth()
+    }
+
+    /// Signs in with the loopback flow: opens the browser (or, with `no_browser`, only hands
+    /// the consent URL to `show_url`), waits for Google's answer, keeps the refresh token in
+    /// the keychain and remembers the account.
+    pub async fn login(
+        &self,
+        no_browser: bool,
+        show_url: impl FnOnce(&url::Url) + Send + 'static,
+    ) -> Result<AccountInfo, Error> {
+        let auth = self.auth_config()?;
+        let store = self.store().await?;
+        let options = if no_browser {
+            LoginOptions::no_browser(show_url)
+        } else {
+            LoginOptions::browser(show_url)
+        };
+        let signed =
+            drivesync_auth::login(&auth, options, store.as_ref(), Arc::new(SystemClock)).await?;
+        account::save(&self.config.data_dir, &signed.account.email)?;
+        self.whoami_with(signed.session).await
+    }
+
+    /// Signs out: revokes the grant at Google, deletes the keychain entry, forgets the account.
+    pub async fn logout(&self) -> Result<String, Error> {
+        let email = account::load(&self.config.data_dir)?.ok_or(Error::NotSignedIn)?;
+        let store = self.store().await?;
+        let result = drivesync_auth::logout(&self.auth_config()?, store.as_ref(), &email).await;
+        account::forget(&self.config.data_dir)?;
+        result?;
+        Ok(email)
+    }
+
+    async fn session(&self) -> Result<Session, Error> {
+        let email = account::load(&self.config.data_dir)?.ok_or(Error::NotSignedIn)?;
+        let store = self.store().await?;
+        Ok(Session::restore(
+            &self.auth_config()?,
+            store.as_ref(),
+            &email,
+            Arc::new(SystemClock),
+        )
+        .await?)
+    }
+
+    fn drive(&self, session: Session) -> Result<GoogleDrive<Session>, Error> {
+        Ok(GoogleDrive::new(
+            session,
+            DriveConfig::at(self.config.endpoints()),
+        )?)
+    }
+
+    /// Who is signed in, and their storage quota.
+    pub async fn whoami(&self) -> Result<AccountInfo, Error> {
+        self.whoami_with(self.session().await?).await
+    }
+
+    async fn whoami_with(&self, session: Session) -> Result<AccountInfo, Error> {
+        let about = self.drive(session)?.about().await?;
+        Ok(AccountInfo::from(about))
+    }
+
+    /// The entries of the Drive folder at `path` (`/` is My Drive; `a/b` walks by name), or the
+    /// one file `path` names.
+    pub async fn ls(&self, path: &str) -> Result<Vec<Entry>, Error> {
+        let drive = self.drive(self.session().await?)?;
+        let mut current = drive.get(&DriveId::from("root")).await?;
+        for name in path.split('/').filter(|s| !s.is_empty()) {
+            let children = drive.list_children(&current.id).await?;
+            let mut matches = children
+                .into_iter()
+                .filter(|c| c.name == name && !c.trashed);
+            current = matches
+                .next()
+                .ok_or_else(|| Error::NoSuchPath(path.to_owned()))?;
+            if matches.next().is_some() {
+                tracing::warn!(name, "several entries share this name; showing the first");
+            }
+        }
+        if current.mime_type != drivesync_drive::FOLDER_MIME {
+            return Ok(vec![Entry::from(current)]);
+        }
+        let mut entries: Vec<Entry> = drive
+            .list_children(&current.id)
+            .await?
+            .into_iter()
+            .filter(|f| !f.trashed)
+            .map(Entry::from)
+            .collect();
+        entries.sort_by(|a, b| {
+            (a.kind != EntryKind::Folder, &a.name).cmp(&(b.kind != EntryKind::Folder, &b.name))
+        });
+        Ok(entries)
+    }
+}
