@@ -168,7 +168,10 @@ async fn login_whoami_ls_logout_end_to_end_without_leaking_secrets() {
     let api_logs = text(&ls.stderr);
     assert!(api_logs.contains("TRACE"), "the Drive calls were traced");
     for secret in ["emu-at-", "1//emu-", token.as_str()] {
-        assert!(!api_logs.contains(secret), "a token leaked into the TRACE log of Drive calls");
+        assert!(
+            !api_logs.contains(secret),
+            "a token leaked into the TRACE log of Drive calls"
+        );
     }
     let missing = run(drivesync(&config).args(["ls", "/Nope"]));
     assert_eq!(missing.status.code(), Some(1));
