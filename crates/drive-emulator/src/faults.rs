@@ -108,15 +108,20 @@ fn take(app: &AppState, method: &str, path: &str, query: &str) -> Option<FaultSp
 }
 
 /// A body that yields up to `limit` bytes of `inner` and then fails like a reset connection.
-/// A body shorter than `limit` passes untouched.
-fn cut_after(inner: Body, limit: u64) -> Body {
+/// A body shorter than `limit` passes untouched. With `deliver_first`, the server gets a moment
+/// to flush what was yielded (headers included) before the failure, so the peer really
+/// receives `limit` bytes; without it nothing buffered goes out.
+fn cut_after(inner: Body, limit: u64, deliver_first: bool) -> Body {
     let stream = futures_util::stream::unfold(
         (inner.into_data_stream(), limit, false),
-        |(mut s, left, done)| async move {
+        move |(mut s, left, done)| async move {
             if done {
                 return None;
             }
             if left == 0 {
+                if deliver_first {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
                 return Some((Err(reset()), (s, 0, true)));
             }
             match s.next().await {
@@ -181,14 +186,14 @@ pub async fn middleware(AxState(app): AxState<AppState>, req: Request, next: Nex
         if has_body {
             let (parts, body) = req.into_parts();
             let resp = next
-                .run(Request::from_parts(parts, cut_after(body, limit)))
+                .run(Request::from_parts(parts, cut_after(body, limit, false)))
                 .await;
             let (parts, _) = resp.into_parts();
-            return Response::from_parts(parts, cut_after(Body::empty(), 0));
+            return Response::from_parts(parts, cut_after(Body::empty(), 0, false));
         }
         let resp = next.run(req).await;
         let (parts, body) = resp.into_parts();
-        return Response::from_parts(parts, cut_after(body, limit));
+        return Response::from_parts(parts, cut_after(body, limit, true));
     }
     next.run(req).await
 }
