@@ -139,10 +139,7 @@ impl Shared {
         for b in blobs {
             self.blobs.remove(&b);
         }
-        self.hashers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.hashers().clear();
         Ok(())
     }
 

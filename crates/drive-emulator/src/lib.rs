@@ -150,6 +150,12 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The running MD5 of each upload session (a poisoned lock is recovered: entries are only
+    /// a cache, checked against the session's offset before use).
+    pub fn hashers(&self) -> MutexGuard<'_, HashMap<String, (u64, md5::Md5)>> {
+        self.hashers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Changes the OAuth grants and journals them.
     pub fn with_grants<T>(&self, f: impl FnOnce(&mut oauth::Grants) -> T) -> std::io::Result<T> {
         oauth::commit_grants(&mut self.lock(), f)

@@ -457,10 +457,7 @@ async fn chunk(app: &AppState, id: &str, req: Request) -> ApiResult<Response> {
         if sess.expires <= Utc::now() {
             s.commit(Op::RemoveSession(id.to_owned()))?;
             let _ = std::fs::remove_file(app.blobs.upload_path(id));
-            app.hashers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(id);
+            app.hashers().remove(id);
             return Err(session_gone());
         }
         sess
@@ -555,6 +552,20 @@ fn size_mismatch(expected: u64, got: u64) -> ApiError {
         .at_header("Content-Range")
 }
 
+/// The MD5 state of the session's stored bytes: the running state kept after the last chunk,
+/// or, after a restart or a cut chunk, the stored prefix hashed again. Takes it out of the cache.
+async fn take_md5(
+    app: &AppState,
+    session: &UploadSession,
+    path: &std::path::Path,
+) -> ApiResult<Md5> {
+    let cached = app.hashers().remove(&session.id);
+    Ok(match cached {
+        Some((n, h)) if n == session.received => h,
+        _ => Blobs::md5_of(path, session.received).await?,
+    })
+}
+
 /// Appends the bytes of `body` beyond `session.received` to the session file. On a cut body,
 /// keeps the 256 KiB-aligned prefix received (as Drive does) and fails.
 async fn write_chunk(
@@ -574,15 +585,7 @@ async fn write_chunk(
     file.set_len(session.received).await?;
     let mut file = file;
     tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(session.received)).await?;
-    let cached = app
-        .hashers
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&session.id);
-    let md5 = match cached {
-        Some((n, h)) if n == session.received => h,
-        _ => Blobs::md5_of(&path, session.received).await?,
-    };
+    let md5 = take_md5(app, session, &path).await?;
     let mut w = HashingWriter::new(file, md5, session.received);
     let mut skip = session.received - start;
     let mut pos = start;
@@ -620,10 +623,7 @@ async fn write_chunk(
     let (md5, _) = w.finish().await?;
     match cut {
         None => {
-            app.hashers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(session.id.clone(), (written, md5));
+            app.hashers().insert(session.id.clone(), (written, md5));
             Ok(written)
         }
         Some(err) => {
@@ -666,10 +666,7 @@ async fn single_streamed_request(
             .await?
             .set_len(0)
             .await?;
-        app.hashers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&updated.id);
+        app.hashers().remove(&updated.id);
         app.lock().commit(Op::PutSession(updated))?;
         return Err(size_mismatch(expected, received));
     }
@@ -686,15 +683,7 @@ async fn complete(
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
     let path = app.blobs.upload_path(&session.id);
-    let cached = app
-        .hashers
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&session.id);
-    let md5 = match cached {
-        Some((n, h)) if n == session.received => h,
-        _ => Blobs::md5_of(&path, session.received).await?,
-    };
+    let md5 = take_md5(app, &session, &path).await?;
     let blob = app.blobs.commit(&path).await?;
     let content = NewContent {
         blob,
