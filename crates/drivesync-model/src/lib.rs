@@ -2,8 +2,14 @@
 
 mod endpoints;
 mod ids;
+mod path;
 mod sensitive;
+mod settings;
+mod tree;
 
 pub use endpoints::GoogleEndpoints;
 pub use ids::{DriveId, Md5, Md5ParseError};
+pub use path::{RelPath, RelPathError};
 pub use sensitive::Sensitive;
+pub use settings::PairSettings;
+pub use tree::{BaseEntry, Cursor, Kind, LocalEntry, LocalStamp, PairId, RemoteEntry, Tree};
