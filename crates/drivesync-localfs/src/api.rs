@@ -1,0 +1,230 @@
+//! The seam: [`LocalFs`] (every local file system operation the engine needs, each with its
+//! contract) and [`Staged`] (a download being written next to its target).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use drivesync_model::{LocalStamp, Md5, RelPath};
+use tokio::io::AsyncWriteExt;
+
+use crate::FsError;
+
+/// Name prefix of the temporary files [`LocalFs::stage`] creates; the scanner skips them.
+pub const PARTIAL_PREFIX: &str = ".drivesync-partial-";
+/// The folder under the pair root where [`LocalFs::trash`] puts things when the OS has no
+/// trash; the scanner skips it.
+pub const TRASH_DIR: &str = ".drivesync-trash";
+
+/// What the file system says about one entry (symlinks are not followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Meta {
+    /// File, folder, link or something else.
+    pub kind: FsKind,
+    /// Size (0 for folders), mtime and identity.
+    pub stamp: LocalStamp,
+}
+
+/// The type of a local entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FsKind {
+    /// A regular file.
+    File,
+    /// A folder.
+    Folder,
+    /// A symbolic link (never followed).
+    Symlink,
+    /// A FIFO, socket, device...
+    Other,
+}
+
+/// What a path must still be when an operation that could destroy it runs; checked right
+/// before acting, [`FsError::Changed`] if it is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Nothing is there.
+    Absent,
+    /// It is there with the same size, mtime_ns and file_id.
+    Stamp(LocalStamp),
+    /// Whatever is there (used for folders, whose content is checked one by one).
+    Any,
+}
+
+impl Expect {
+    /// Whether `current` (what is at the path now, `None` when absent) is as expected.
+    pub fn matches(&self, current: Option<&Meta>) -> bool {
+        match self {
+            Expect::Absent => current.is_none(),
+            Expect::Stamp(s) => current.is_some_and(|m| m.stamp == *s),
+            Expect::Any => true,
+        }
+    }
+}
+
+/// The content of a folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Each entry's name and metadata, sorted by name.
+    pub entries: Vec<(String, Meta)>,
+    /// Entries that cannot be synced (a name that is not UTF-8, an entry that cannot be
+    /// looked at), with the reason.
+    pub skipped: Vec<Skipped>,
+}
+
+/// An entry [`LocalFs::list_dir`] could not return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Its name, lossily converted to UTF-8 for messages.
+    pub name: String,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// The result of [`LocalFs::hash`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hashed {
+    /// MD5 of the bytes read.
+    pub md5: Md5,
+    /// The metadata, unchanged from before the read to after it.
+    pub meta: Meta,
+}
+
+/// Where [`LocalFs::trash`] put something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trashed {
+    /// In the OS trash (freedesktop trash, macOS Trash, Windows Recycle Bin).
+    Os,
+    /// Under `<root>/.drivesync-trash/<YYYYmmdd-HHMMSS>/`, at this absolute path (the OS had
+    /// no usable trash, or OS trash is turned off).
+    Fallback(PathBuf),
+}
+
+/// A real on-disk file holding a local file's content, for uploading. Keep it alive while
+/// the upload runs (for [`crate::MemFs`] it is a temporary snapshot removed on drop).
+#[derive(Debug)]
+pub struct UploadFile {
+    /// The file to read.
+    pub path: PathBuf,
+    pub(crate) _keep: Option<tempfile::TempPath>,
+}
+
+/// The local file system of one sync pair, relative to its root. Paths are [`RelPath`]s, so
+/// no operation can name anything outside the root; mutating operations also refuse to go
+/// through a symbolic link ([`FsError::NotAFolder`]). Errors name absolute paths.
+#[async_trait::async_trait]
+pub trait LocalFs: Send + Sync {
+    /// Absolute location of the pair root (for messages, and for `StdFs` the real folder).
+    fn root(&self) -> &Path;
+
+    /// What is at `path`, without following a symbolic link at `path` itself (the root is
+    /// followed if it is one). `Ok(None)` when nothing is there, also when a parent is not a
+    /// folder. Read-only.
+    async fn stat(&self, path: &RelPath) -> Result<Option<Meta>, FsError>;
+
+    /// The entries of the folder `path` (sorted by name), without following links. Names
+    /// that are not UTF-8 go to [`Listing::skipped`]. Errors: `NotFound`, `NotAFolder`,
+    /// `PermissionDenied`. Read-only.
+    async fn list_dir(&self, path: &RelPath) -> Result<Listing, FsError>;
+
+    /// Streams the regular file at `path` through MD5. Its metadata is taken before and after
+    /// the read; if it changed meanwhile the result is [`FsError::Changed`] (a half-old,
+    /// half-new MD5 is never returned). Errors also: `NotFound`, `NotAFile`,
+    /// `PermissionDenied`. Read-only.
+    async fn hash(&self, path: &RelPath) -> Result<Hashed, FsError>;
+
+    /// Creates the folder `path`; its parent must exist (`NotFound` otherwise). Idempotent:
+    /// `Ok` with its meta if a folder is already there; `AlreadyExists` if anything else is.
+    async fn create_dir(&self, path: &RelPath) -> Result<Meta, FsError>;
+
+    /// Moves `from` to `to` (file or folder), keeping its identity. First checks `from`
+    /// against `expect` (`NotFound` if absent, `Changed` if different). Never replaces an
+    /// existing `to` (`AlreadyExists`), except for a case-only rename of the same entry on a
+    /// case-insensitive file system. `to`'s parent must exist. Returns the meta at `to`.
+    /// Not idempotent: a second call finds `from` gone (`NotFound`).
+    async fn rename(&self, from: &RelPath, to: &RelPath, expect: Expect) -> Result<Meta, FsError>;
+
+    /// Moves `path` (file or folder, with its content) to the OS trash, or, when there is
+    /// none, to `<root>/.drivesync-trash/<YYYYmmdd-HHMMSS>/<path>` (a counter is added to
+    /// the name on collision). Re-checks `expect` first (`Changed`; `NotFound` if absent).
+    /// Nothing is ever deleted permanently. The check and the move are not atomic: a write
+    /// in between goes to the trash with the file, so it is not lost.
+    async fn trash(&self, path: &RelPath, expect: Expect) -> Result<Trashed, FsError>;
+
+    /// Starts a new file in the folder `dir`: a temporary `.drivesync-partial-<random>` there,
+    /// so committing it onto a target in the same folder is an atomic rename. Errors:
+    /// `NotFound`, `NotAFolder`, `PermissionDenied`, `DiskFull`.
+    async fn stage(&self, dir: &RelPath) -> Result<Box<dyn Staged>, FsError>;
+
+    /// A real on-disk path whose bytes are `path`'s content, to upload from. Errors:
+    /// `NotFound`, `NotAFile`, `PermissionDenied`. Read-only.
+    async fn upload_path(&self, path: &RelPath) -> Result<UploadFile, FsError>;
+
+    /// Writes a small file in one go (stage, write, commit), e.g. a Google Doc link file.
+    /// Same contract as [`Staged::commit`].
+    async fn write_new(
+        &self,
+        path: &RelPath,
+        bytes: &[u8],
+        expect: Expect,
+        mtime: Option<DateTime<Utc>>,
+    ) -> Result<Meta, FsError> {
+        let dir = path.parent().ok_or_else(|| FsError::NotAFile {
+            op: "write",
+            path: self.root().to_path_buf(),
+        })?;
+        let mut staged = self.stage(&dir).await?;
+        let abs = path.to_path(self.root());
+        staged
+            .write_all(bytes)
+            .await
+            .map_err(|e| FsError::from_io("write", &abs, e))?;
+        staged
+            .flush()
+            .await
+            .map_err(|e| FsError::from_io("write", &abs, e))?;
+        staged.commit(path, expect, mtime).await
+    }
+}
+
+/// A file being written by [`LocalFs::stage`]. Write the content, then [`Staged::commit`].
+/// Dropping it without committing removes the temporary file.
+#[async_trait::async_trait]
+pub trait Staged: tokio::io::AsyncWrite + Send + Unpin {
+    /// Makes the written bytes durable (fsync), sets the mtime to `mtime` when given,
+    /// re-checks `to` against `expect` (`Changed` if it differs: a file that changed is never
+    /// overwritten), then atomically puts the file at `to` and returns its final meta. On any
+    /// error the temporary file is removed and `to` is left as it was.
+    ///
+    /// With [`Expect::Absent`] the placement itself refuses to replace (atomic where the OS
+    /// offers it). With [`Expect::Stamp`] `to` is re-checked immediately before the atomic
+    /// rename; a write to `to` in the microseconds between the two is the remaining window.
+    async fn commit(
+        self: Box<Self>,
+        to: &RelPath,
+        expect: Expect,
+        mtime: Option<DateTime<Utc>>,
+    ) -> Result<Meta, FsError>;
+}
+
+/// `name` for `n == 1`, else `stem (n).ext` (`.bashrc (2)`, `notes (2)`, `a.tar (2).gz`).
+pub(crate) fn numbered(name: &str, n: u32) -> String {
+    if n <= 1 {
+        return name.to_owned();
+    }
+    match name.rfind('.') {
+        Some(i) if i > 0 => format!("{} ({n}){}", &name[..i], &name[i..]),
+        _ => format!("{name} ({n})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered;
+
+    #[test]
+    fn numbered_names_keep_the_extension() {
+        assert_eq!(numbered("a.txt", 1), "a.txt");
+        assert_eq!(numbered("a.txt", 2), "a (2).txt");
+        assert_eq!(numbered(".bashrc", 3), ".bashrc (3)");
+        assert_eq!(numbered("notes", 2), "notes (2)");
+    }
+}

@@ -1,0 +1,30 @@
+//! drivesync's local file system seam.
+//!
+//! * [`LocalFs`]: every local operation the engine needs, each with its contract
+//!   (destructive ones carry an [`Expect`] and re-check it right before acting), and
+//!   [`Staged`]: a download written to a temporary file next to its target, then committed
+//!   by an atomic rename that never overwrites a file that changed.
+//! * [`StdFs`]: the real disk (blocking calls on tokio's blocking pool; OS trash with a
+//!   `.drivesync-trash` fallback).
+//! * Feature `fake`: [`MemFs`], in memory and deterministic, with helpers that act as a user
+//!   would.
+//! * [`scan()`]: the local tree of a pair, reading only what changed since the synced tree.
+
+mod api;
+mod error;
+#[cfg(feature = "fake")]
+mod mem;
+mod scan;
+mod std_fs;
+
+pub use api::{
+    Expect, FsKind, Hashed, Listing, LocalFs, Meta, Skipped, Staged, Trashed, UploadFile,
+    PARTIAL_PREFIX, TRASH_DIR,
+};
+pub use error::FsError;
+#[cfg(feature = "fake")]
+pub use mem::{AsRel, MemFs};
+pub use scan::{is_internal, scan, IssueKind, Scan, ScanIssue, ScanOptions};
+pub use std_fs::StdFs;
+
+pub use drivesync_model::{LocalStamp, Md5, RelPath};

@@ -1,0 +1,326 @@
+//! The LocalFs contract, run against StdFs (a temp dir) and MemFs alike.
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use common::{md5_hex, mem_ci_raw, mem_raw, rel, std_raw, Raw};
+use drivesync_localfs::{Expect, FsError, FsKind, Trashed, PARTIAL_PREFIX, TRASH_DIR};
+use tokio::io::AsyncWriteExt;
+
+fn partials(r: &dyn Raw, dir: &str) -> Vec<String> {
+    r.names(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(PARTIAL_PREFIX))
+        .collect()
+}
+
+async fn stat_and_list(r: &dyn Raw) {
+    let fs = r.fs();
+    r.write("b.txt", b"hello");
+    r.write("a/x", b"");
+    let m = fs.stat(&rel("b.txt")).await.unwrap().unwrap();
+    assert_eq!((m.kind, m.stamp.size), (FsKind::File, 5));
+    assert_eq!(
+        fs.stat(&rel("a")).await.unwrap().unwrap().kind,
+        FsKind::Folder
+    );
+    assert_eq!(fs.stat(&rel("a")).await.unwrap().unwrap().stamp.size, 0);
+    assert_eq!(fs.stat(&rel("nope")).await.unwrap(), None);
+    assert_eq!(fs.stat(&rel("b.txt/under-a-file")).await.unwrap(), None);
+    let root = fs.stat(&drivesync_localfs::RelPath::root()).await.unwrap();
+    assert_eq!(root.unwrap().kind, FsKind::Folder);
+    let l = fs
+        .list_dir(&drivesync_localfs::RelPath::root())
+        .await
+        .unwrap();
+    let names: Vec<_> = l.entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["a", "b.txt"]);
+    assert!(fs.list_dir(&rel("nope")).await.unwrap_err().is_not_found());
+    let h = fs.hash(&rel("b.txt")).await.unwrap();
+    assert_eq!(h.md5.to_string(), md5_hex(b"hello"));
+    assert_eq!(h.meta, m);
+    assert!(matches!(
+        fs.hash(&rel("a")).await,
+        Err(FsError::NotAFile { .. })
+    ));
+    let up = fs.upload_path(&rel("b.txt")).await.unwrap();
+    assert_eq!(std::fs::read(&up.path).unwrap(), b"hello");
+}
+
+async fn rename_never_replaces(r: &dyn Raw) {
+    let fs = r.fs();
+    r.write("a", b"A");
+    r.write("b", b"BB");
+    let a = fs.stat(&rel("a")).await.unwrap().unwrap();
+    let e = fs
+        .rename(&rel("a"), &rel("b"), Expect::Any)
+        .await
+        .unwrap_err();
+    assert!(e.is_already_exists(), "{e}");
+    assert_eq!(
+        (r.read("a").unwrap(), r.read("b").unwrap()),
+        (b"A".to_vec(), b"BB".to_vec())
+    );
+    // A stale expectation: nothing moves.
+    let mut stale = a.stamp;
+    stale.size += 1;
+    let e = fs
+        .rename(&rel("a"), &rel("c"), Expect::Stamp(stale))
+        .await
+        .unwrap_err();
+    assert!(e.is_changed(), "{e}");
+    assert_eq!(r.read("c"), None);
+    let moved = fs
+        .rename(&rel("a"), &rel("c"), Expect::Stamp(a.stamp))
+        .await
+        .unwrap();
+    assert_eq!(moved.stamp.file_id, a.stamp.file_id);
+    assert_eq!((r.read("a"), r.read("c").unwrap()), (None, b"A".to_vec()));
+    assert!(fs
+        .rename(&rel("a"), &rel("d"), Expect::Any)
+        .await
+        .unwrap_err()
+        .is_not_found());
+    assert!(fs
+        .rename(&rel("c"), &rel("no/d"), Expect::Any)
+        .await
+        .unwrap_err()
+        .is_not_found());
+    // Folders move with their content.
+    r.write("f/g/h", b"deep");
+    fs.rename(&rel("f"), &rel("f2"), Expect::Any).await.unwrap();
+    assert_eq!(r.read("f2/g/h").unwrap(), b"deep");
+}
+
+async fn case_only_rename(r: &dyn Raw) {
+    let fs = r.fs();
+    r.write("Note.txt", b"n");
+    let m = fs.stat(&rel("Note.txt")).await.unwrap().unwrap();
+    let got = fs
+        .rename(&rel("Note.txt"), &rel("note.txt"), Expect::Stamp(m.stamp))
+        .await
+        .unwrap();
+    assert_eq!(got.stamp.file_id, m.stamp.file_id);
+    assert_eq!(r.names(""), ["note.txt"]);
+    assert_eq!(r.read("note.txt").unwrap(), b"n");
+}
+
+async fn commit_refuses_a_changed_target(r: &dyn Raw) {
+    let fs = r.fs();
+    r.write("d/t.txt", b"old");
+    let planned = fs.stat(&rel("d/t.txt")).await.unwrap().unwrap();
+    r.write("d/t.txt", b"edited by the user");
+    let mut s = fs.stage(&rel("d")).await.unwrap();
+    s.write_all(b"downloaded").await.unwrap();
+    let e = s
+        .commit(&rel("d/t.txt"), Expect::Stamp(planned.stamp), None)
+        .await
+        .unwrap_err();
+    assert!(e.is_changed(), "{e}");
+    assert_eq!(r.read("d/t.txt").unwrap(), b"edited by the user");
+    assert!(partials(r, "d").is_empty());
+    // Deleted since planned: not resurrected either.
+    let now = fs.stat(&rel("d/t.txt")).await.unwrap().unwrap();
+    fs.trash(&rel("d/t.txt"), Expect::Any).await.unwrap();
+    let mut s = fs.stage(&rel("d")).await.unwrap();
+    s.write_all(b"downloaded").await.unwrap();
+    let e = s
+        .commit(&rel("d/t.txt"), Expect::Stamp(now.stamp), None)
+        .await
+        .unwrap_err();
+    assert!(e.is_changed(), "{e}");
+    assert_eq!(r.read("d/t.txt"), None);
+}
+
+async fn commit_replaces_an_unchanged_target_and_sets_mtime(r: &dyn Raw) {
+    let fs = r.fs();
+    r.write("t.txt", b"old");
+    let planned = fs.stat(&rel("t.txt")).await.unwrap().unwrap();
+    let mtime = Utc.with_ymd_and_hms(2021, 3, 4, 5, 6, 7).unwrap();
+    let mut s = fs.stage(&drivesync_localfs::RelPath::root()).await.unwrap();
+    s.write_all(b"new content").await.unwrap();
+    let m = s
+        .commit(&rel("t.txt"), Expect::Stamp(planned.stamp), Some(mtime))
+        .await
+        .unwrap();
+    assert_eq!(r.read("t.txt").unwrap(), b"new content");
+    assert_eq!((m.kind, m.stamp.size), (FsKind::File, 11));
+    assert_eq!(m.stamp.mtime_ns, mtime.timestamp_nanos_opt().unwrap());
+    assert_eq!(fs.stat(&rel("t.txt")).await.unwrap(), Some(m));
+    assert!(partials(r, "").is_empty());
+}
+
+async fn commit_absent_refuses_if_a_file_appeared(r: &dyn Raw) {
+    let fs = r.fs();
+    let mut s = fs.stage(&drivesync_localfs::RelPath::root()).await.unwrap();
+    s.write_all(b"downloaded").await.unwrap();
+    r.write("new.txt", b"the user's");
+    let e = s
+        .commit(&rel("new.txt"), Expect::Absent, None)
+        .await
+        .unwrap_err();
+    assert!(e.is_changed(), "{e}");
+    assert_eq!(r.read("new.txt").unwrap(), b"the user's");
+    assert!(partials(r, "").is_empty());
+    // write_new: the first write lands, the second is refused.
+    let m = fs
+        .write_new(&rel("l.gdoc"), b"{}", Expect::Absent, None)
+        .await
+        .unwrap();
+    assert_eq!(m.stamp.size, 2);
+    let e = fs
+        .write_new(&rel("l.gdoc"), b"{...}", Expect::Absent, None)
+        .await
+        .unwrap_err();
+    assert!(e.is_changed());
+    assert_eq!(r.read("l.gdoc").unwrap(), b"{}");
+}
+
+async fn dropped_staged_leaves_no_temp_file(r: &dyn Raw) {
+    let fs = r.fs();
+    r.mkdir("d");
+    let mut s = fs.stage(&rel("d")).await.unwrap();
+    s.write_all(b"half a download").await.unwrap();
+    s.flush().await.unwrap();
+    assert_eq!(partials(r, "d").len(), 1);
+    drop(s);
+    assert_eq!(r.names("d"), Vec::<String>::new());
+    assert!(fs
+        .stage(&rel("missing"))
+        .await
+        .err()
+        .unwrap()
+        .is_not_found());
+}
+
+async fn trash_falls_back_to_the_pair_folder(r: &dyn Raw) {
+    let fs = r.fs();
+    r.write("d/f.txt", b"first");
+    let m = fs.stat(&rel("d/f.txt")).await.unwrap().unwrap();
+    let mut stale = m.stamp;
+    stale.mtime_ns += 1;
+    assert!(fs
+        .trash(&rel("d/f.txt"), Expect::Stamp(stale))
+        .await
+        .unwrap_err()
+        .is_changed());
+    assert_eq!(r.read("d/f.txt").unwrap(), b"first");
+    let Trashed::Fallback(p1) = fs
+        .trash(&rel("d/f.txt"), Expect::Stamp(m.stamp))
+        .await
+        .unwrap()
+    else {
+        panic!("OS trash is off")
+    };
+    assert!(
+        p1.starts_with(fs.root().join(TRASH_DIR)),
+        "{}",
+        p1.display()
+    );
+    assert!(p1.ends_with("d/f.txt"), "{}", p1.display());
+    assert_eq!(r.read("d/f.txt"), None);
+    // The same name again (maybe within the same second): both kept.
+    r.write("d/f.txt", b"second");
+    let Trashed::Fallback(p2) = fs.trash(&rel("d/f.txt"), Expect::Any).await.unwrap() else {
+        panic!("OS trash is off")
+    };
+    assert_ne!(p1, p2);
+    for (p, want) in [(p1, "first"), (p2, "second")] {
+        let relp = p
+            .strip_prefix(fs.root())
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(r.read(&relp).unwrap(), want.as_bytes());
+    }
+    // A folder goes whole.
+    r.write("g/h/i", b"deep");
+    let Trashed::Fallback(p3) = fs.trash(&rel("g"), Expect::Any).await.unwrap() else {
+        panic!()
+    };
+    let relp = p3
+        .strip_prefix(fs.root())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(r.read(&format!("{relp}/h/i")).unwrap(), b"deep");
+    assert!(fs
+        .trash(&rel("g"), Expect::Any)
+        .await
+        .unwrap_err()
+        .is_not_found());
+}
+
+async fn create_dir_is_idempotent(r: &dyn Raw) {
+    let fs = r.fs();
+    let m = fs.create_dir(&rel("d")).await.unwrap();
+    assert_eq!(m.kind, FsKind::Folder);
+    assert_eq!(
+        fs.create_dir(&rel("d")).await.unwrap().stamp.file_id,
+        m.stamp.file_id
+    );
+    r.write("f", b"x");
+    assert!(fs
+        .create_dir(&rel("f"))
+        .await
+        .unwrap_err()
+        .is_already_exists());
+    assert!(fs.create_dir(&rel("x/y")).await.unwrap_err().is_not_found());
+}
+
+async fn symlinks_are_not_followed(r: &dyn Raw) {
+    if cfg!(not(unix)) {
+        return;
+    }
+    let fs = r.fs();
+    r.mkdir("real");
+    r.symlink("link", "real");
+    assert_eq!(
+        fs.stat(&rel("link")).await.unwrap().unwrap().kind,
+        FsKind::Symlink
+    );
+    let l = fs
+        .list_dir(&drivesync_localfs::RelPath::root())
+        .await
+        .unwrap();
+    assert!(l
+        .entries
+        .contains(&("link".into(), fs.stat(&rel("link")).await.unwrap().unwrap())));
+    // Never write through a link.
+    for e in [
+        fs.create_dir(&rel("link/x")).await.unwrap_err(),
+        fs.stage(&rel("link")).await.err().unwrap(),
+    ] {
+        assert!(matches!(e, FsError::NotAFolder { .. }), "{e}");
+    }
+    assert!(matches!(
+        fs.list_dir(&rel("link")).await,
+        Err(FsError::NotAFolder { .. })
+    ));
+    assert_eq!(r.names("real"), Vec::<String>::new());
+}
+
+macro_rules! contract {
+    ($($t:ident),* $(,)?) => {
+        mod std_fs { $( #[tokio::test] async fn $t() { super::$t(&super::std_raw()).await } )* }
+        mod mem_fs { $( #[tokio::test] async fn $t() { super::$t(&super::mem_raw()).await } )* }
+        mod mem_fs_case_insensitive {
+            $( #[tokio::test] async fn $t() { super::$t(&super::mem_ci_raw()).await } )*
+        }
+    };
+}
+
+contract!(
+    stat_and_list,
+    rename_never_replaces,
+    case_only_rename,
+    commit_refuses_a_changed_target,
+    commit_replaces_an_unchanged_target_and_sets_mtime,
+    commit_absent_refuses_if_a_file_appeared,
+    dropped_staged_leaves_no_temp_file,
+    trash_falls_back_to_the_pair_folder,
+    create_dir_is_idempotent,
+    symlinks_are_not_followed,
+);

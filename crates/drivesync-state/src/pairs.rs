@@ -1,0 +1,205 @@
+//! Sync pairs: add, list, find, change, remove.
+
+use chrono::{DateTime, Utc};
+use drivesync_model::{Cursor, DriveId, PairId, PairSettings};
+use rusqlite::{params, OptionalExtension, Row};
+
+use crate::codec::{self, parse, parse_opt};
+use crate::error::PairField;
+use crate::types::{NewPair, Pair};
+use crate::{StateDb, StateError};
+
+const COLUMNS: &str =
+    "id, name, local_root, remote_root, remote_path, settings, created, last_sync";
+
+fn read_pair(row: &Row<'_>) -> rusqlite::Result<Pair> {
+    let settings: String = row.get(5)?;
+    let settings: PairSettings = serde_json::from_str(&settings).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(Pair {
+        id: PairId(row.get(0)?),
+        name: row.get(1)?,
+        local_root: row.get::<_, String>(2)?.into(),
+        remote_root: DriveId::new(row.get::<_, String>(3)?),
+        remote_path: row.get(4)?,
+        settings,
+        created: parse(row, 6)?,
+        last_sync: parse_opt(row, 7)?,
+    })
+}
+
+impl StateDb {
+    /// Adds a pair. Its name and its local folder must be unique
+    /// ([`StateError::PairExists`] otherwise); the local folder must be valid UTF-8.
+    pub fn add_pair(&self, new: &NewPair, at: DateTime<Utc>) -> Result<Pair, StateError> {
+        let root = new
+            .local_root
+            .to_str()
+            .ok_or_else(|| StateError::NonUtf8Root {
+                path: new.local_root.clone(),
+            })?;
+        let settings = serde_json::to_string(&new.settings).expect("settings serialize");
+        let err = self.err("add a sync pair");
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(&err)?;
+        for (field, column, value) in [
+            (PairField::Name, "name", new.name.as_str()),
+            (PairField::LocalRoot, "local_root", root),
+        ] {
+            let taken = tx
+                .query_row(
+                    &format!("SELECT 1 FROM pairs WHERE {column} = ?1"),
+                    [value],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(&err)?;
+            if taken.is_some() {
+                return Err(StateError::PairExists {
+                    field,
+                    value: value.to_owned(),
+                });
+            }
+        }
+        tx.execute(
+            "INSERT INTO pairs (name, local_root, remote_root, remote_path, settings, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                new.name,
+                root,
+                new.remote_root.as_str(),
+                new.remote_path,
+                settings,
+                codec::time(at)
+            ],
+        )
+        .map_err(&err)?;
+        let id = PairId(tx.last_insert_rowid());
+        tx.commit().map_err(&err)?;
+        tracing::info!(pair = %id, name = %new.name, "sync pair added");
+        Ok(Pair {
+            id,
+            name: new.name.clone(),
+            local_root: new.local_root.clone(),
+            remote_root: new.remote_root.clone(),
+            remote_path: new.remote_path.clone(),
+            settings: new.settings.clone(),
+            created: at,
+            last_sync: None,
+        })
+    }
+
+    /// Every pair, by id.
+    pub fn pairs(&self) -> Result<Vec<Pair>, StateError> {
+        let err = self.err("list the sync pairs");
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM pairs ORDER BY id"))
+            .map_err(&err)?;
+        let rows = stmt.query_map([], read_pair).map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
+    /// The pair with this id.
+    pub fn pair(&self, id: PairId) -> Result<Option<Pair>, StateError> {
+        let conn = self.conn();
+        conn.query_row(
+            &format!("SELECT {COLUMNS} FROM pairs WHERE id = ?1"),
+            [id.0],
+            read_pair,
+        )
+        .optional()
+        .map_err(self.err("read a sync pair"))
+    }
+
+    /// The pair named `name_or_id`, else the pair whose id it is (as a decimal number).
+    pub fn find_pair(&self, name_or_id: &str) -> Result<Option<Pair>, StateError> {
+        let by_name = {
+            let conn = self.conn();
+            conn.query_row(
+                &format!("SELECT {COLUMNS} FROM pairs WHERE name = ?1"),
+                [name_or_id],
+                read_pair,
+            )
+            .optional()
+            .map_err(self.err("find a sync pair"))?
+        };
+        match (by_name, name_or_id.trim().parse::<i64>()) {
+            (Some(p), _) => Ok(Some(p)),
+            (None, Ok(id)) => self.pair(PairId(id)),
+            (None, Err(_)) => Ok(None),
+        }
+    }
+
+    /// Removes a pair and all its rows (synced tree, cursor, pending creates, activity,
+    /// conflicts). Never touches any file. `false` when there was no such pair.
+    pub fn remove_pair(&self, id: PairId) -> Result<bool, StateError> {
+        let conn = self.conn();
+        // Rows of the pair go with it: every table references pairs ON DELETE CASCADE.
+        let n = conn
+            .execute("DELETE FROM pairs WHERE id = ?1", [id.0])
+            .map_err(self.err("remove a sync pair"))?;
+        if n > 0 {
+            tracing::info!(pair = %id, "sync pair removed");
+        }
+        Ok(n > 0)
+    }
+
+    /// Replaces a pair's settings.
+    pub fn set_settings(&self, id: PairId, s: &PairSettings) -> Result<(), StateError> {
+        let json = serde_json::to_string(s).expect("settings serialize");
+        self.update_pair(id, "settings", json, "save a pair's settings")
+    }
+
+    /// Records when a pair last finished a sync.
+    pub fn set_last_sync(&self, id: PairId, at: DateTime<Utc>) -> Result<(), StateError> {
+        self.update_pair(
+            id,
+            "last_sync",
+            codec::time(at),
+            "record a pair's last sync",
+        )
+    }
+
+    /// The pair's position in Drive's change feed (`None`: never listed, or no such pair).
+    pub fn cursor(&self, pair: PairId) -> Result<Option<Cursor>, StateError> {
+        let conn = self.conn();
+        let c: Option<Option<String>> = conn
+            .query_row("SELECT cursor FROM pairs WHERE id = ?1", [pair.0], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err("read a pair's change cursor"))?;
+        Ok(c.flatten().map(Cursor))
+    }
+
+    /// Stores the pair's position in Drive's change feed.
+    pub fn set_cursor(&self, pair: PairId, c: &Cursor) -> Result<(), StateError> {
+        self.update_pair(pair, "cursor", c.0.clone(), "save a pair's change cursor")
+    }
+
+    fn update_pair(
+        &self,
+        id: PairId,
+        column: &'static str,
+        value: String,
+        action: &'static str,
+    ) -> Result<(), StateError> {
+        let conn = self.conn();
+        let n = conn
+            .execute(
+                &format!("UPDATE pairs SET {column} = ?1 WHERE id = ?2"),
+                params![value, id.0],
+            )
+            .map_err(self.err(action))?;
+        if n == 0 {
+            return Err(StateError::NoSuchPair(id));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "pairs_tests.rs"]
+pub(crate) mod tests;
