@@ -1,0 +1,555 @@
+//! Executing one [`Op`]: the IO it stands for, re-checking what it expects first, and the
+//! synced-tree changes to commit when it succeeded.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use drivesync_drive::{
+    DriveError, File, NewFile, Relocation, RemoteStore, Reparent, UploadKey, UploadSource,
+};
+use drivesync_localfs::{Expect, FsKind, LocalFs, Meta};
+use drivesync_model::{
+    BaseEntry, DriveId, Kind, LocalStamp, Md5, PairId, RelPath, RemoteEntry, Tree,
+};
+use drivesync_reconcile::Op;
+use drivesync_state::{ActivityKind, BaseChange, NewConflict, StateDb};
+use md5::{Digest, Md5 as Md5Hasher};
+
+use crate::events::{Event, Events};
+use crate::observe::entry_of;
+use crate::OpError;
+
+/// What a finished op did.
+pub(crate) struct Done {
+    pub kind: ActivityKind,
+    pub message: String,
+    pub changes: Vec<BaseChange>,
+    pub bytes: u64,
+}
+
+/// Everything an op needs; shared by the ops of one sync.
+pub(crate) struct Exec<'a> {
+    pub remote: &'a dyn RemoteStore,
+    pub fs: &'a dyn LocalFs,
+    pub db: &'a StateDb,
+    pub pair: PairId,
+    pub root: &'a DriveId,
+    pub planned_remote: &'a Tree<RemoteEntry>,
+    pub base: Mutex<Tree<BaseEntry>>,
+    /// Drive metadata learnt from responses during this sync, newer than the plan's.
+    pub fresh: Mutex<HashMap<DriveId, RemoteEntry>>,
+    pub now: DateTime<Utc>,
+    pub host: &'a str,
+    pub events: &'a Events,
+}
+
+/// The synced entry for `remote` with local `stamp` and content `md5`.
+pub(crate) fn base_of(remote: &RemoteEntry, stamp: LocalStamp, md5: Option<Md5>) -> BaseEntry {
+    BaseEntry {
+        id: remote.id.clone(),
+        parent: remote.parent.clone(),
+        remote_name: remote.name.clone(),
+        kind: remote.kind,
+        mime_type: remote.mime_type.clone(),
+        md5: md5.or(remote.md5),
+        size: remote.size,
+        version: remote.version,
+        local: stamp,
+    }
+}
+
+/// The content of the link file for a Google Doc or shortcut (as Drive for desktop writes).
+pub fn link_content(remote: &RemoteEntry) -> Vec<u8> {
+    let url = format!("https://drive.google.com/open?id={}", remote.id);
+    let v = serde_json::json!({
+        "url": url,
+        "doc_id": remote.id.as_str(),
+        "mime_type": remote.mime_type,
+    });
+    let mut out = serde_json::to_vec_pretty(&v).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+fn stamp_of(meta: &Meta) -> LocalStamp {
+    meta.stamp
+}
+
+impl Exec<'_> {
+    fn fresh(&self, planned: &RemoteEntry) -> RemoteEntry {
+        let fresh = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
+        fresh.get(&planned.id).unwrap_or(planned).clone()
+    }
+
+    fn learn(&self, f: &File) -> Option<RemoteEntry> {
+        let e = entry_of(f)?;
+        self.fresh
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(e.id.clone(), e.clone());
+        Some(e)
+    }
+
+    fn base_at(&self, p: &RelPath) -> Option<BaseEntry> {
+        self.base
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(p)
+            .cloned()
+    }
+
+    /// The Drive id of the folder that holds `p`: the synced tree's, else the one Drive had
+    /// at planning time (a folder both sides created, recorded later in the plan).
+    fn parent_id(&self, p: &RelPath) -> Result<DriveId, OpError> {
+        let Some(parent) = p.parent().filter(|q| !q.is_root()) else {
+            return Ok(self.root.clone());
+        };
+        if let Some(b) = self.base_at(&parent).filter(|b| b.kind == Kind::Folder) {
+            return Ok(b.id);
+        }
+        match self.planned_remote.get(&parent) {
+            Some(r) if r.kind == Kind::Folder => Ok(r.id.clone()),
+            _ => Err(OpError::new(
+                p,
+                "its folder is not on Drive yet (creating it failed); it will be retried at the next sync",
+            )),
+        }
+    }
+
+    /// A pre-generated id for a create at `p`, stored before the create so a create redone
+    /// after a crash reuses it and never makes a duplicate.
+    async fn create_id(&self, p: &RelPath) -> Result<DriveId, OpError> {
+        if let Some(id) = self.db.pending_id(self.pair, p)? {
+            return Ok(id);
+        }
+        let id = self
+            .remote
+            .generate_ids(1)
+            .await
+            .map_err(|e| OpError::drive(p, e))?
+            .pop()
+            .ok_or_else(|| OpError::new(p, "Drive returned no id"))?;
+        self.db.set_pending_id(self.pair, p, &id)?;
+        Ok(id)
+    }
+
+    async fn local_stamp(&self, p: &RelPath) -> Result<LocalStamp, OpError> {
+        match self.fs.stat(p).await.map_err(|e| OpError::fs(p, e))? {
+            Some(m) => Ok(stamp_of(&m)),
+            None => Err(OpError::new(
+                p,
+                "it disappeared locally; it will be synced at the next sync",
+            )),
+        }
+    }
+
+    async fn check_stamp(&self, p: &RelPath, expect: &LocalStamp) -> Result<(), OpError> {
+        let now = self.local_stamp(p).await?;
+        if now != *expect {
+            return Err(OpError::new(
+                p,
+                "it changed locally since the sync was planned; it will be synced at the next sync",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs `op`.
+    pub async fn run(&self, op: &Op) -> Result<Done, OpError> {
+        match op {
+            Op::MoveLocal { from, to, remote } => {
+                let meta = self
+                    .fs
+                    .rename(from, to, Expect::Any)
+                    .await
+                    .map_err(|e| OpError::fs(from, e))?;
+                let md5 = self.base_at(from).and_then(|b| b.md5);
+                let entry = base_of(&self.fresh(remote), stamp_of(&meta), md5);
+                Ok(done(
+                    ActivityKind::Moved,
+                    format!("moved locally from {from} (as on Drive)"),
+                    vec![
+                        BaseChange::Move {
+                            from: from.clone(),
+                            to: to.clone(),
+                        },
+                        BaseChange::Put(to.clone(), entry),
+                    ],
+                ))
+            }
+            Op::MoveRemote { from, to, id, name } => {
+                let b = self
+                    .base_at(from)
+                    .ok_or_else(|| OpError::new(from, "not in the synced tree"))?;
+                let new_parent = self.parent_id(to)?;
+                let reloc = Relocation {
+                    name: Some(name.clone()),
+                    parent: (new_parent != b.parent).then(|| Reparent {
+                        from: b.parent.clone(),
+                        to: new_parent,
+                    }),
+                };
+                let f = self
+                    .remote
+                    .relocate(id, &reloc)
+                    .await
+                    .map_err(|e| OpError::drive(from, e))?;
+                let fresh = self
+                    .learn(&f)
+                    .ok_or_else(|| OpError::new(to, "Drive returned it without a parent"))?;
+                let entry = base_of(&fresh, b.local, b.md5);
+                Ok(done(
+                    ActivityKind::Moved,
+                    format!("moved on Drive from {from}"),
+                    vec![
+                        BaseChange::Move {
+                            from: from.clone(),
+                            to: to.clone(),
+                        },
+                        BaseChange::Put(to.clone(), entry),
+                    ],
+                ))
+            }
+            Op::RecordMove { from, to, remote } => {
+                let b = self
+                    .base_at(from)
+                    .ok_or_else(|| OpError::new(from, "not in the synced tree"))?;
+                let entry = base_of(&self.fresh(remote), b.local, b.md5);
+                Ok(done(
+                    ActivityKind::Moved,
+                    format!("moved from {from} on both sides"),
+                    vec![
+                        BaseChange::Move {
+                            from: from.clone(),
+                            to: to.clone(),
+                        },
+                        BaseChange::Put(to.clone(), entry),
+                    ],
+                ))
+            }
+            Op::ConflictCopy { path, copy, expect } => {
+                self.fs
+                    .rename(path, copy, Expect::Stamp(*expect))
+                    .await
+                    .map_err(|e| OpError::fs(path, e))?;
+                self.conflict(path, copy)?;
+                Ok(done(
+                    ActivityKind::Conflict,
+                    format!("changed on both sides: your version is kept as {copy}"),
+                    vec![],
+                ))
+            }
+            Op::RenameRemoteAside {
+                path,
+                copy,
+                id,
+                name,
+            } => {
+                let reloc = Relocation {
+                    name: Some(name.clone()),
+                    parent: None,
+                };
+                let f = self
+                    .remote
+                    .relocate(id, &reloc)
+                    .await
+                    .map_err(|e| OpError::drive(path, e))?;
+                self.learn(&f);
+                self.conflict(path, copy)?;
+                let changes = match self.base_at(path) {
+                    Some(b) if b.id == *id => vec![BaseChange::Remove(path.clone())],
+                    _ => vec![],
+                };
+                Ok(done(
+                    ActivityKind::Conflict,
+                    format!("a file on Drive and a local folder share this name: Drive's file is kept as {copy}"),
+                    changes,
+                ))
+            }
+            Op::MkdirLocal { path, remote, .. } => {
+                let meta = self
+                    .fs
+                    .create_dir(path)
+                    .await
+                    .map_err(|e| OpError::fs(path, e))?;
+                let entry = base_of(&self.fresh(remote), stamp_of(&meta), None);
+                Ok(done(
+                    ActivityKind::FolderCreated,
+                    "folder created locally".into(),
+                    vec![BaseChange::Put(path.clone(), entry)],
+                ))
+            }
+            Op::MkdirRemote { path, name, .. } => {
+                let stamp = self.local_stamp(path).await?;
+                let parent = self.parent_id(path)?;
+                let id = self.create_id(path).await?;
+                let new = NewFile::new(parent, name.clone()).with_id(id);
+                let f = self
+                    .remote
+                    .create_folder(&new)
+                    .await
+                    .map_err(|e| OpError::drive(path, e))?;
+                let e = self
+                    .learn(&f)
+                    .ok_or_else(|| OpError::new(path, "Drive returned it without a parent"))?;
+                self.db.clear_pending_id(self.pair, path)?;
+                Ok(done(
+                    ActivityKind::FolderCreated,
+                    "folder created on Drive".into(),
+                    vec![BaseChange::Put(path.clone(), base_of(&e, stamp, None))],
+                ))
+            }
+            Op::Upload {
+                path,
+                name,
+                replace,
+                expect,
+                ..
+            } => self.upload(path, name, replace.as_ref(), expect).await,
+            Op::Download {
+                path,
+                remote,
+                expect,
+            } => self.download(path, remote, *expect).await,
+            Op::WriteLink {
+                path,
+                remote,
+                expect,
+            } => {
+                let bytes = link_content(remote);
+                let expect = expect.map_or(Expect::Absent, Expect::Stamp);
+                let meta = self
+                    .fs
+                    .write_new(path, &bytes, expect, remote.modified)
+                    .await
+                    .map_err(|e| OpError::fs(path, e))?;
+                let md5 = Md5(Md5Hasher::digest(&bytes).into());
+                let entry = base_of(&self.fresh(remote), stamp_of(&meta), Some(md5));
+                Ok(done(
+                    ActivityKind::Downloaded,
+                    format!("link to the Google file written ({})", remote.mime_type),
+                    vec![BaseChange::Put(path.clone(), entry)],
+                ))
+            }
+            Op::TrashLocal { path, expect, .. } => {
+                self.verify_subtree(path, expect).await?;
+                let how = match self.fs.stat(path).await.map_err(|e| OpError::fs(path, e))? {
+                    Some(m) if m.kind == FsKind::File => match expect.get(path) {
+                        Some(s) => Expect::Stamp(*s),
+                        None => Expect::Any,
+                    },
+                    _ => Expect::Any,
+                };
+                let trashed = self
+                    .fs
+                    .trash(path, how)
+                    .await
+                    .map_err(|e| OpError::fs(path, e))?;
+                let msg = match trashed {
+                    drivesync_localfs::Trashed::Os => {
+                        "deleted on Drive: moved to the trash locally".to_owned()
+                    }
+                    drivesync_localfs::Trashed::Fallback(p) => {
+                        format!("deleted on Drive: moved to {}", p.display())
+                    }
+                };
+                Ok(done(
+                    ActivityKind::TrashedLocal,
+                    msg,
+                    vec![BaseChange::Remove(path.clone())],
+                ))
+            }
+            Op::TrashRemote { path, id, .. } => {
+                match self.remote.trash(id).await {
+                    Ok(_) => {}
+                    Err(DriveError::NotFound { .. }) => {}
+                    Err(e) => return Err(OpError::drive(path, e)),
+                }
+                Ok(done(
+                    ActivityKind::TrashedRemote,
+                    "deleted locally: moved to Drive's trash".into(),
+                    vec![BaseChange::Remove(path.clone())],
+                ))
+            }
+            Op::Record {
+                path,
+                remote,
+                local,
+                md5,
+            } => {
+                let entry = base_of(&self.fresh(remote), *local, *md5);
+                Ok(done(
+                    ActivityKind::Info,
+                    "already the same on both sides".into(),
+                    vec![BaseChange::Put(path.clone(), entry)],
+                ))
+            }
+            Op::Forget { path } => Ok(done(
+                ActivityKind::Info,
+                "deleted on both sides".into(),
+                vec![BaseChange::Remove(path.clone())],
+            )),
+        }
+    }
+
+    fn conflict(&self, path: &RelPath, copy: &RelPath) -> Result<(), OpError> {
+        self.db.add_conflict(
+            self.pair,
+            &NewConflict {
+                at: self.now,
+                path: path.clone(),
+                copy: copy.clone(),
+                host: self.host.to_owned(),
+            },
+        )?;
+        self.events.send(Event::Conflict {
+            path: path.clone(),
+            copy: copy.clone(),
+        });
+        Ok(())
+    }
+
+    /// Every file under `path` must still have the stamp the plan saw, and no other file may
+    /// have appeared: otherwise nothing is trashed.
+    async fn verify_subtree(
+        &self,
+        path: &RelPath,
+        expect: &Tree<LocalStamp>,
+    ) -> Result<(), OpError> {
+        let mut pending = vec![path.clone()];
+        while let Some(p) = pending.pop() {
+            let Some(meta) = self.fs.stat(&p).await.map_err(|e| OpError::fs(&p, e))? else {
+                continue;
+            };
+            match meta.kind {
+                FsKind::Folder => {
+                    let listing = self.fs.list_dir(&p).await.map_err(|e| OpError::fs(&p, e))?;
+                    if !listing.skipped.is_empty() {
+                        return Err(OpError::new(&p, "it holds files drivesync cannot name; not deleting it"));
+                    }
+                    for (name, _) in listing.entries {
+                        if let Ok(child) = p.join(&name) {
+                            pending.push(child);
+                        }
+                    }
+                }
+                _ if expect.get(&p) == Some(&meta.stamp) => {}
+                _ => {
+                    return Err(OpError::new(
+                        &p,
+                        "it changed or appeared locally since the sync was planned; not deleting it (the next sync handles it)",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn upload(
+        &self,
+        path: &RelPath,
+        name: &str,
+        replace: Option<&DriveId>,
+        expect: &LocalStamp,
+    ) -> Result<Done, OpError> {
+        self.check_stamp(path, expect).await?;
+        let file = self
+            .fs
+            .upload_path(path)
+            .await
+            .map_err(|e| OpError::fs(path, e))?;
+        let target = match replace {
+            Some(id) => format!("update:{id}"),
+            None => format!("create:{}/{path}", self.pair),
+        };
+        let key = UploadKey::new(format!(
+            "{target}|{}|{}|{}",
+            expect.size, expect.mtime_ns, expect.file_id
+        ));
+        let mtime = DateTime::<Utc>::from_timestamp_nanos(expect.mtime_ns);
+        let progress_path = path.clone();
+        let events = self.events.clone();
+        let source = UploadSource::new(file.path.clone())
+            .modified_time(mtime)
+            .resume_key(key)
+            .progress(std::sync::Arc::new(move |done, total| {
+                events.send(Event::Progress {
+                    path: progress_path.clone(),
+                    done,
+                    total,
+                    upload: true,
+                });
+            }));
+        let f = match replace {
+            Some(id) => self.remote.update_content(id, &source).await,
+            None => {
+                let parent = self.parent_id(path)?;
+                let id = self.create_id(path).await?;
+                self.remote
+                    .create_file(&NewFile::new(parent, name).with_id(id), &source)
+                    .await
+            }
+        }
+        .map_err(|e| OpError::drive(path, e))?;
+        if replace.is_none() {
+            self.db.clear_pending_id(self.pair, path)?;
+        }
+        let e = self
+            .learn(&f)
+            .ok_or_else(|| OpError::new(path, "Drive returned it without a parent"))?;
+        let entry = base_of(&e, *expect, f.md5_checksum);
+        Ok(Done {
+            kind: ActivityKind::Uploaded,
+            message: format!("uploaded ({} bytes)", f.size.unwrap_or(0)),
+            changes: vec![BaseChange::Put(path.clone(), entry)],
+            bytes: f.size.unwrap_or(0),
+        })
+    }
+
+    async fn download(
+        &self,
+        path: &RelPath,
+        remote: &RemoteEntry,
+        expect: Option<LocalStamp>,
+    ) -> Result<Done, OpError> {
+        let dir = path.parent().unwrap_or_else(RelPath::root);
+        let mut staged = self
+            .fs
+            .stage(&dir)
+            .await
+            .map_err(|e| OpError::fs(path, e))?;
+        let got = self
+            .remote
+            .download(&remote.id, remote.md5.as_ref(), &mut staged)
+            .await
+            .map_err(|e| OpError::drive(path, e))?;
+        let expect = expect.map_or(Expect::Absent, Expect::Stamp);
+        let meta = staged
+            .commit(path, expect, remote.modified)
+            .await
+            .map_err(|e| OpError::fs(path, e))?;
+        self.events.send(Event::Progress {
+            path: path.clone(),
+            done: got.size,
+            total: got.size,
+            upload: false,
+        });
+        let entry = base_of(&self.fresh(remote), stamp_of(&meta), Some(got.md5));
+        Ok(Done {
+            kind: ActivityKind::Downloaded,
+            message: format!("downloaded ({} bytes)", got.size),
+            changes: vec![BaseChange::Put(path.clone(), entry)],
+            bytes: got.size,
+        })
+    }
+}
+
+fn done(kind: ActivityKind, message: String, changes: Vec<BaseChange>) -> Done {
+    Done {
+        kind,
+        message,
+        changes,
+        bytes: 0,
+    }
+}

@@ -1,0 +1,356 @@
+//! The sync engine: one [`Engine::sync`] of a pair observes both sides (the change feed on
+//! Drive, a scan on disk), plans with the pure `drivesync-reconcile`, checks the delete
+//! guard, runs the plan through a [`RemoteStore`] and a [`LocalFs`], and commits the synced
+//! tree in `drivesync-state` after every op, so a crash loses at most the ops in flight.
+//! Errors on one file are logged and the rest goes on. Time is passed in ([`SyncOptions::now`]).
+
+mod events;
+mod exec;
+mod observe;
+mod report;
+mod sessions;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use drivesync_drive::{DriveError, RemoteStore};
+use drivesync_localfs::{scan, FsError, LocalFs, ScanOptions};
+use drivesync_model::{BaseEntry, Kind, RelPath, Tree};
+use drivesync_reconcile::{
+    check_deletes, plan, DeleteGuard, IgnoreRules, NameRules, Op, Plan, PlanContext, Stage,
+    IGNORE_FILE,
+};
+use drivesync_state::{ActivityKind, BaseChange, NewActivity, Pair, StateDb, StateError};
+use futures_util::stream::{self, StreamExt};
+
+pub use events::{op_name, Event, Events};
+pub use exec::link_content;
+pub use observe::entry_of;
+pub use report::{OpError, SyncReport};
+pub use sessions::StateSessions;
+
+/// Why a whole sync could not run (errors on single files are in [`SyncReport::errors`]).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Drive refused or failed (sign-in needed, quota, network after retries).
+    #[error(transparent)]
+    Drive(#[from] DriveError),
+    /// The pair's local folder is missing or unreadable: nothing is synced, and nothing is
+    /// treated as deleted.
+    #[error("{0}; the pair is not synced until the folder is back")]
+    LocalRoot(#[from] FsError),
+    /// The state database failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The plan deletes too much; run with `force_deletes` after checking.
+    #[error(transparent)]
+    DeleteGuard(#[from] DeleteGuard),
+}
+
+impl EngineError {
+    /// The user must sign in again (revoked or expired grant).
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, EngineError::Drive(e) if e.needs_sign_in())
+    }
+}
+
+/// How to run one sync.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Plan only; change nothing.
+    pub dry_run: bool,
+    /// Run even if the delete guard trips.
+    pub force_deletes: bool,
+    /// The time of this sync (conflict names, activity log).
+    pub now: DateTime<Utc>,
+    /// This computer's name, for conflict copies.
+    pub host: String,
+}
+
+/// Syncs one pair.
+pub struct Engine {
+    remote: Arc<dyn RemoteStore>,
+    fs: Arc<dyn LocalFs>,
+    db: Arc<StateDb>,
+    pair: Pair,
+    rules: NameRules,
+    events: Events,
+}
+
+impl Engine {
+    /// An engine for `pair`, whose local folder is `fs` and whose Drive is `remote`.
+    pub fn new(
+        remote: Arc<dyn RemoteStore>,
+        fs: Arc<dyn LocalFs>,
+        db: Arc<StateDb>,
+        pair: Pair,
+    ) -> Self {
+        Self {
+            remote,
+            fs,
+            db,
+            pair,
+            rules: NameRules::native(),
+            events: Events::none(),
+        }
+    }
+
+    /// Sends progress to `events`.
+    pub fn with_events(mut self, events: Events) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Uses `rules` for local names (default: this platform's).
+    pub fn with_name_rules(mut self, rules: NameRules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The pair.
+    pub fn pair(&self) -> &Pair {
+        &self.pair
+    }
+
+    async fn ignore_rules(&self, now: DateTime<Utc>) -> IgnoreRules {
+        let path = RelPath::new(IGNORE_FILE).unwrap_or_else(|_| RelPath::root());
+        let text = match self.fs.upload_path(&path).await {
+            Ok(f) => tokio::fs::read_to_string(&f.path).await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let (rules, errors) = IgnoreRules::new(&text);
+        for e in errors {
+            self.log(Some(&path), ActivityKind::Error, e.to_string(), now);
+        }
+        rules
+    }
+
+    fn log(&self, path: Option<&RelPath>, kind: ActivityKind, message: String, at: DateTime<Utc>) {
+        let a = NewActivity {
+            at,
+            kind,
+            path: path.cloned(),
+            message,
+        };
+        if let Err(e) = self.db.log(Some(self.pair.id), &a) {
+            tracing::warn!("cannot write the activity log: {e}");
+        }
+    }
+
+    /// Runs one sync (or, with `dry_run`, only plans it). See the crate docs.
+    pub async fn sync(&self, opts: &SyncOptions) -> Result<SyncReport, EngineError> {
+        let pair = self.pair.id;
+        let base = self.db.base(pair)?;
+        let cursor = self.db.cursor(pair)?;
+        let ignore = self.ignore_rules(opts.now).await;
+        let is_ignored = |p: &RelPath, dir: bool| ignore.is_ignored(p, dir);
+        let scan_opts = ScanOptions {
+            ignore: &is_ignored,
+            hash_concurrency: 4,
+        };
+        let scanned = scan(self.fs.as_ref(), &base, &scan_opts).await?;
+        let observed = observe::observe(
+            self.remote.as_ref(),
+            &self.pair.remote_root,
+            &base,
+            cursor.as_ref(),
+            &self.rules,
+        )
+        .await?;
+        let kept = |t: &Tree<BaseEntry>| -> Tree<BaseEntry> {
+            t.iter()
+                .filter(|(p, b)| !ignore.is_ignored(p, b.kind == Kind::Folder))
+                .map(|(p, b)| (p.clone(), b.clone()))
+                .collect()
+        };
+        let base_view = kept(&base);
+        let remote_view: Tree<_> = observed
+            .placed
+            .tree
+            .iter()
+            .filter(|(p, r)| !ignore.is_ignored(p, r.kind == Kind::Folder))
+            .map(|(p, r)| (p.clone(), r.clone()))
+            .collect();
+        let ctx = PlanContext {
+            host: opts.host.clone(),
+            now: opts.now,
+            rules: self.rules,
+        };
+        let plan = plan(&base_view, &scanned.tree, &remote_view, &ctx);
+        let mut report = SyncReport::new(plan.clone());
+        report.issues = scanned
+            .issues
+            .iter()
+            .map(|i| format!("{}: {:?}", i.path, i.kind))
+            .collect();
+        report.mappings = observed.placed.mappings.clone();
+        if !opts.force_deletes {
+            check_deletes(&plan, &base_view, &self.pair.settings)?;
+        }
+        if opts.dry_run {
+            return Ok(report);
+        }
+        for issue in &scanned.issues {
+            self.log(
+                Some(&issue.path),
+                ActivityKind::Skipped,
+                report::describe_issue(&issue.kind),
+                opts.now,
+            );
+        }
+        self.run_plan(&plan, &base, &remote_view, opts, &mut report)
+            .await?;
+        if report.errors.is_empty() {
+            self.db.set_cursor(pair, &observed.cursor)?;
+        }
+        self.db.set_last_sync(pair, opts.now)?;
+        Ok(report)
+    }
+
+    async fn run_plan(
+        &self,
+        plan: &Plan,
+        base: &Tree<BaseEntry>,
+        remote: &Tree<drivesync_model::RemoteEntry>,
+        opts: &SyncOptions,
+        report: &mut SyncReport,
+    ) -> Result<(), EngineError> {
+        let bytes: u64 = plan
+            .ops
+            .iter()
+            .map(|op| match op {
+                Op::Upload { expect, .. } => expect.size,
+                Op::Download { remote, .. } => remote.size,
+                _ => 0,
+            })
+            .sum();
+        self.events.send(Event::Planned {
+            ops: plan.ops.len(),
+            bytes,
+        });
+        let exec = exec::Exec {
+            remote: self.remote.as_ref(),
+            fs: self.fs.as_ref(),
+            db: &self.db,
+            pair: self.pair.id,
+            root: &self.pair.remote_root,
+            planned_remote: remote,
+            base: Mutex::new(base.clone()),
+            fresh: Mutex::new(HashMap::new()),
+            now: opts.now,
+            host: &opts.host,
+            events: &self.events,
+        };
+        let concurrency = self.pair.settings.concurrency.max(1);
+        for batch in plan.batches() {
+            let parallel = batch
+                .first()
+                .is_some_and(|op| op.stage() == Stage::Transfers);
+            let width = if parallel { concurrency } else { 1 };
+            let results: Vec<(&Op, Result<exec::Done, OpError>)> = stream::iter(batch)
+                .map(|op| {
+                    let exec = &exec;
+                    async move {
+                        self.events.send(Event::Started {
+                            path: op.path().clone(),
+                            what: op_name(op),
+                        });
+                        (op, exec.run(op).await)
+                    }
+                })
+                .buffer_unordered(width)
+                .collect()
+                .await;
+            for (op, result) in results {
+                self.finish(op, result, &exec, opts, report)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits one op's outcome: the synced tree (one transaction), the activity log, the
+    /// report and an event.
+    fn finish(
+        &self,
+        op: &Op,
+        result: Result<exec::Done, OpError>,
+        exec: &exec::Exec<'_>,
+        opts: &SyncOptions,
+        report: &mut SyncReport,
+    ) -> Result<(), EngineError> {
+        let path = op.path().clone();
+        match result {
+            Ok(done) => {
+                self.db.apply(self.pair.id, &done.changes)?;
+                let mut base = exec.base.lock().unwrap_or_else(|e| e.into_inner());
+                for c in &done.changes {
+                    apply_change(&mut base, c);
+                }
+                drop(base);
+                if !op.is_record() {
+                    self.log(Some(&path), done.kind, done.message.clone(), opts.now);
+                }
+                report.count(op, done.bytes);
+                self.events.send(Event::Finished {
+                    path,
+                    kind: done.kind,
+                    message: done.message,
+                    bytes: done.bytes,
+                });
+            }
+            Err(e) => {
+                if let OpError { state: Some(s), .. } = &e {
+                    tracing::error!("state database: {s}");
+                }
+                tracing::warn!("{e}");
+                self.log(
+                    Some(&path),
+                    ActivityKind::Error,
+                    e.message.clone(),
+                    opts.now,
+                );
+                self.events.send(Event::Finished {
+                    path,
+                    kind: ActivityKind::Error,
+                    message: e.message.clone(),
+                    bytes: 0,
+                });
+                report.errors.push(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies `c` to an in-memory synced tree the way [`StateDb::apply`] does.
+pub fn apply_change(t: &mut Tree<BaseEntry>, c: &BaseChange) {
+    let under = |t: &Tree<BaseEntry>, p: &RelPath| -> Vec<RelPath> {
+        t.range(p.clone()..)
+            .take_while(|(k, _)| k.starts_with(p))
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    match c {
+        BaseChange::Put(p, e) => {
+            t.insert(p.clone(), e.clone());
+        }
+        BaseChange::Remove(p) => {
+            for k in under(t, p) {
+                t.remove(&k);
+            }
+        }
+        BaseChange::Move { from, to } => {
+            if from == to || to.starts_with(from) {
+                return;
+            }
+            let moved: Vec<(RelPath, BaseEntry)> = under(t, from)
+                .into_iter()
+                .filter_map(|k| t.remove(&k).map(|e| (k, e)))
+                .collect();
+            for (k, e) in moved {
+                t.insert(k.rebase(from, to).unwrap_or(k), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The engine over the fakes (MemRemote + MemFs): fast, deterministic tests of whole syncs,
+//! with a second "device" changing Drive through the same RemoteStore API.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use drivesync_drive::fake::MemRemote;
+use drivesync_drive::{NewFile, Relocation, RemoteStore, UploadSource};
+use drivesync_engine::{Engine, EngineError, SyncOptions, SyncReport};
+use drivesync_localfs::MemFs;
+use drivesync_model::{DriveId, PairSettings, RelPath};
+use drivesync_reconcile::NameRules;
+use drivesync_state::{NewPair, StateDb};
+
+struct Rig {
+    remote: Arc<MemRemote>,
+    fs: MemFs,
+    db: Arc<StateDb>,
+    engine: Engine,
+    root: DriveId,
+    tmp: tempfile::TempDir,
+}
+
+fn opts() -> SyncOptions {
+    SyncOptions {
+        dry_run: false,
+        force_deletes: false,
+        now: Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap(),
+        host: "testhost".into(),
+    }
+}
+
+async fn rig() -> Rig {
+    let remote = Arc::new(MemRemote::new());
+    let root = remote
+        .create_folder(&NewFile::new(DriveId::new("root"), "Sync"))
+        .await
+        .unwrap()
+        .id;
+    let fs = MemFs::new().with_os_trash(false);
+    let db = Arc::new(StateDb::open_in_memory().unwrap());
+    let pair = db
+        .add_pair(
+            &NewPair {
+                name: "p".into(),
+                local_root: "/memfs".into(),
+                remote_root: root.clone(),
+                remote_path: "/Sync".into(),
+                settings: PairSettings::default(),
+            },
+            opts().now,
+        )
+        .unwrap();
+    let engine = Engine::new(remote.clone(), Arc::new(fs.clone()), db.clone(), pair)
+        .with_name_rules(NameRules::default());
+    Rig {
+        remote,
+        fs,
+        db,
+        engine,
+        root,
+        tmp: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Rig {
+    async fn sync(&self) -> SyncReport {
+        let r = self.engine.sync(&opts()).await.expect("sync");
+        assert!(r.errors.is_empty(), "errors: {:#?}", r.errors);
+        r
+    }
+
+    /// Local files and Drive files under the pair, by path, with content.
+    async fn sides(&self) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
+        let local = self
+            .fs
+            .files()
+            .into_iter()
+            .map(|(p, b)| (p.as_str().to_owned(), b))
+            .collect();
+        let mut remote = BTreeMap::new();
+        let mut pending = vec![(self.root.clone(), String::new())];
+        while let Some((id, prefix)) = pending.pop() {
+            for f in self.remote.list_children(&id).await.unwrap() {
+                let p = if prefix.is_empty() {
+                    f.name.clone()
+                } else {
+                    format!("{prefix}/{}", f.name)
+                };
+                if f.is_folder() {
+                    pending.push((f.id.clone(), p));
+                } else {
+                    remote.insert(p, self.remote.content(&f.id).unwrap_or_default());
+                }
+            }
+        }
+        (local, remote)
+    }
+
+    async fn assert_identical(&self) {
+        let (l, r) = self.sides().await;
+        assert_eq!(l, r);
+    }
+
+    /// Another device writes a file on Drive in folder `parent`.
+    async fn device_write(&self, parent: &DriveId, name: &str, bytes: &[u8]) -> DriveId {
+        let p = self.tmp.path().join(format!("up-{name}"));
+        std::fs::write(&p, bytes).unwrap();
+        self.remote
+            .create_file(&NewFile::new(parent.clone(), name), &UploadSource::new(&p))
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn device_update(&self, id: &DriveId, bytes: &[u8]) {
+        let p = self.tmp.path().join("update");
+        std::fs::write(&p, bytes).unwrap();
+        self.remote
+            .update_content(id, &UploadSource::new(&p))
+            .await
+            .unwrap();
+    }
+
+    async fn id_of(&self, name: &str) -> DriveId {
+        let kids = self.remote.list_children(&self.root).await.unwrap();
+        kids.into_iter().find(|f| f.name == name).unwrap().id
+    }
+}
+
+fn rp(s: &str) -> RelPath {
+    RelPath::new(s).unwrap()
+}
+
+#[tokio::test]
+async fn first_sync_merges_both_sides_and_a_second_sync_costs_one_call() {
+    let r = rig().await;
+    r.fs.write("local.txt", b"from disk");
+    r.fs.write("dir/deep.txt", b"deep");
+    r.fs.write("same.txt", b"same");
+    r.device_write(&r.root, "remote.txt", b"from drive").await;
+    r.device_write(&r.root, "same.txt", b"same").await;
+    let report = r.sync().await;
+    assert_eq!(report.uploaded, 2);
+    assert_eq!(
+        report.downloaded, 1,
+        "identical same.txt is linked, not copied"
+    );
+    r.assert_identical().await;
+    let before = r.remote.calls();
+    let again = r.sync().await;
+    assert!(again.plan.is_empty(), "{:#?}", again.plan);
+    assert_eq!(
+        r.remote.calls() - before,
+        1,
+        "a no-op sync is one changes.list"
+    );
+}
+
+#[tokio::test]
+async fn edits_conflicts_and_renames_through_the_change_feed() {
+    let r = rig().await;
+    r.fs.write("a.txt", b"one");
+    r.fs.write("b.txt", b"two");
+    r.fs.write("big/c.bin", vec![7u8; 100_000]);
+    r.sync().await;
+    // Another device edits a.txt; here b.txt is edited on both sides; big/ is renamed here.
+    r.device_update(&r.id_of("a.txt").await, b"one, edited on Drive")
+        .await;
+    r.device_update(&r.id_of("b.txt").await, b"two, Drive's")
+        .await;
+    r.fs.write("b.txt", b"two, mine");
+    r.fs.rename_raw("big", "renamed");
+    let report = r.sync().await;
+    assert_eq!(
+        report.uploaded, 1,
+        "only the conflict copy is uploaded: {:#?}",
+        report.plan
+    );
+    assert_eq!(report.moved, 1);
+    assert_eq!(report.conflicts, 1);
+    r.assert_identical().await;
+    let files = r.fs.files();
+    assert_eq!(files[&rp("a.txt")], b"one, edited on Drive");
+    assert_eq!(files[&rp("b.txt")], b"two, Drive's");
+    assert_eq!(
+        files[&rp("b (conflict testhost 2026-11-23 120000).txt")],
+        b"two, mine"
+    );
+    assert_eq!(r.db.conflicts(None).unwrap().len(), 1);
+    assert!(r.sync().await.plan.is_empty());
+}
+
+#[tokio::test]
+async fn deletes_go_to_both_trashes_and_the_guard_stops_mass_deletes() {
+    let r = rig().await;
+    for i in 0..60 {
+        r.fs.write(format!("f{i}.txt").as_str(), format!("{i}"));
+    }
+    r.sync().await;
+    r.fs.remove("f0.txt");
+    let id = r.id_of("f1.txt").await;
+    r.remote.trash(&id).await.unwrap();
+    let report = r.sync().await;
+    assert_eq!((report.trashed_local, report.trashed_remote), (1, 1));
+    assert!(r
+        .fs
+        .trashed()
+        .iter()
+        .any(|(p, _)| p.as_str().ends_with("f1.txt")));
+    r.assert_identical().await;
+    for i in 2..60 {
+        r.fs.remove(format!("f{i}.txt").as_str());
+    }
+    let err = r.engine.sync(&opts()).await.unwrap_err();
+    assert!(matches!(err, EngineError::DeleteGuard(_)), "{err}");
+    assert_eq!(
+        r.remote.list_children(&r.root).await.unwrap().len(),
+        58,
+        "nothing deleted"
+    );
+    let forced = r
+        .engine
+        .sync(&SyncOptions {
+            force_deletes: true,
+            ..opts()
+        })
+        .await
+        .unwrap();
+    assert_eq!(forced.trashed_remote, 58);
+}
+
+#[tokio::test]
+async fn a_remote_move_is_a_local_move() {
+    let r = rig().await;
+    r.fs.write("x/y.txt", b"y");
+    r.sync().await;
+    let x = r.id_of("x").await;
+    let rel = Relocation {
+        name: Some("x2".into()),
+        parent: None,
+    };
+    r.remote.relocate(&x, &rel).await.unwrap();
+    let report = r.sync().await;
+    assert_eq!((report.moved, report.downloaded), (1, 0));
+    assert!(r.fs.files().contains_key(&rp("x2/y.txt")));
+}
+
+#[tokio::test]
+async fn a_missing_pair_folder_deletes_nothing() {
+    let r = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("pair");
+    std::fs::create_dir(&local).unwrap();
+    std::fs::write(local.join("keep.txt"), b"keep").unwrap();
+    let pair = r.db.pairs().unwrap().remove(0);
+    let fs = Arc::new(drivesync_localfs::StdFs::new(local.clone()).with_os_trash(false));
+    let engine = Engine::new(r.remote.clone(), fs, r.db.clone(), pair);
+    engine.sync(&opts()).await.unwrap();
+    std::fs::remove_dir_all(&local).unwrap(); // an unmounted disk
+    let err = engine.sync(&opts()).await.unwrap_err();
+    assert!(matches!(err, EngineError::LocalRoot(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("not synced until the folder is back"),
+        "{err}"
+    );
+    assert_eq!(
+        r.remote.list_children(&r.root).await.unwrap().len(),
+        1,
+        "nothing trashed"
+    );
+}
+
+#[tokio::test]
+async fn one_failing_file_does_not_stop_the_rest() {
+    let r = rig().await;
+    r.fs.write("ok.txt", b"fine");
+    r.fs.write("locked.txt", b"secret");
+    r.fs.set_unreadable("locked.txt", true);
+    let report = r.engine.sync(&opts()).await.unwrap();
+    assert_eq!(report.uploaded, 1);
+    assert!(
+        report.issues.iter().any(|i| i.contains("locked.txt")),
+        "{:?}",
+        report.issues
+    );
+    let log = r.db.activity(&Default::default()).unwrap();
+    assert!(log
+        .iter()
+        .any(|a| a.path.as_ref().is_some_and(|p| p.as_str() == "locked.txt")));
+}
