@@ -5,10 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use drivesync::{Drivesync, EntryKind, Error, Overrides};
+use drivesync::{Drivesync, EntryKind, Error, Overrides, SyncRequest};
+
+mod sync_cmd;
 
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 failure (the message says what and what to do); \
-2 bad command line; 3 sign-in needed (not signed in, or Google revoked access: run `drivesync login`).";
+2 bad command line; 3 sign-in needed (not signed in, or Google revoked access: run `drivesync login`); \
+4 the sync ran but some files failed (listed; they are retried at the next sync); \
+5 the delete guard stopped a sync that would delete many files (check, then use --force-deletes).";
 
 /// Keep local folders and Google Drive folders identical, both ways.
 #[derive(Debug, Parser)]
@@ -45,6 +49,48 @@ enum Command {
         #[arg(default_value = "/")]
         path: String,
     },
+    /// Add, list or remove sync pairs (a local folder kept identical to a Drive folder).
+    Pair {
+        #[command(subcommand)]
+        command: PairCommand,
+    },
+    /// Sync the pairs (or one) now: both ways, then exit.
+    Sync {
+        /// The pair (name or id); default: every enabled pair.
+        pair: Option<String>,
+        /// Sync once and exit (the default; `drivesync run` keeps syncing).
+        #[arg(long)]
+        once: bool,
+        /// Print what would be done; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Proceed even if the sync deletes more than the pair's delete limit.
+        #[arg(long)]
+        force_deletes: bool,
+    },
+    /// Show the pairs: folders, last sync, pending operations, conflicts.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum PairCommand {
+    /// Pair a local folder with a Drive folder (both created if missing).
+    Add {
+        /// The local folder.
+        local: PathBuf,
+        /// The Drive folder: a path like `/Backup/Photos`, or `id:FOLDER_ID`.
+        drive: String,
+        /// A name for the pair (default: the local folder's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the pairs.
+    List,
+    /// Forget a pair and its sync state. Never deletes files on either side.
+    Remove {
+        /// The pair (name or id).
+        pair: String,
+    },
 }
 
 fn init_tracing(verbose: u8) {
@@ -72,7 +118,7 @@ fn size(bytes: Option<u64>) -> String {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Error> {
+async fn run(cli: Cli) -> Result<u8, Error> {
     let app = Drivesync::open(&Overrides {
         config_file: cli.config,
         endpoint: cli.endpoint,
@@ -115,6 +161,57 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 println!("{kind}  {:>10}  {}", size(e.size), e.name);
             }
         }
+        Command::Pair { command } => pair(&app, command).await?,
+        Command::Sync {
+            pair,
+            once: _,
+            dry_run,
+            force_deletes,
+        } => {
+            let req = SyncRequest {
+                dry_run,
+                force_deletes,
+            };
+            return sync_cmd::sync(&app, pair.as_deref(), req).await;
+        }
+        Command::Status => return sync_cmd::status(&app).await,
+    }
+    Ok(0)
+}
+
+async fn pair(app: &Drivesync, command: PairCommand) -> Result<(), Error> {
+    match command {
+        PairCommand::Add { local, drive, name } => {
+            let p = app.pair_add(&local, &drive, name.as_deref()).await?;
+            println!(
+                "Added pair {} ({}): {} <-> {}. Run `drivesync sync` to sync it.",
+                p.name,
+                p.id,
+                p.local.display(),
+                p.drive_path
+            );
+        }
+        PairCommand::List => {
+            for p in app.pairs()? {
+                println!(
+                    "{:>3}  {:<16} {} <-> {}  last sync: {}",
+                    p.id,
+                    p.name,
+                    p.local.display(),
+                    p.drive_path,
+                    p.last_sync.as_deref().unwrap_or("never")
+                );
+            }
+        }
+        PairCommand::Remove { pair } => {
+            let p = app.pair_remove(&pair)?;
+            println!(
+                "Removed pair {}: its sync state is forgotten; no file was deleted ({} and {} are untouched).",
+                p.name,
+                p.local.display(),
+                p.drive_path
+            );
+        }
     }
     Ok(())
 }
@@ -124,7 +221,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("drivesync: {e}");
             ExitCode::from(if e.needs_login() { 3 } else { 1 })

@@ -173,6 +173,40 @@ async fn login_whoami_ls_logout_end_to_end_without_leaking_secrets() {
             "a token leaked into the TRACE log of Drive calls"
         );
     }
+    // A sync (small and resumable uploads, a download) at TRACE leaks no token either, and the
+    // state database holds none.
+    let local = dir.path().join("pair");
+    std::fs::create_dir_all(local.join("sub")).unwrap();
+    std::fs::write(local.join("small.txt"), b"small").unwrap();
+    std::fs::write(local.join("sub/big.bin"), vec![42u8; 6 << 20]).unwrap();
+    let add = run(drivesync(&config)
+        .args(["pair", "add"])
+        .arg(&local)
+        .arg("/Photos"));
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let sync = run(drivesync(&config).args(["sync", "-vvv"]));
+    let sync_logs = text(&sync.stderr);
+    assert!(sync.status.success(), "{}\n{sync_logs}", text(&sync.stdout));
+    assert!(
+        text(&sync.stdout).contains("2 uploaded, 1 downloaded"),
+        "{}",
+        text(&sync.stdout)
+    );
+    assert_eq!(std::fs::read(local.join("cat.jpg")).unwrap(), b"meow");
+    assert!(sync_logs.contains("TRACE"), "the sync was traced");
+    let mut db = std::fs::read(dir.path().join("state/state.sqlite3")).unwrap();
+    db.extend(std::fs::read(dir.path().join("state/state.sqlite3-wal")).unwrap_or_default());
+    for secret in ["emu-at-", "1//emu-", token.as_str()] {
+        assert!(
+            !sync_logs.contains(secret),
+            "a token leaked into the TRACE log of a sync"
+        );
+        assert!(
+            !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "a token is in the state database"
+        );
+    }
+
     let missing = run(drivesync(&config).args(["ls", "/Nope"]));
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("no such file or folder on Drive: /Nope"));

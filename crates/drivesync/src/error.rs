@@ -39,6 +39,18 @@ pub enum Error {
     /// Drive refused or could not be reached.
     #[error(transparent)]
     Drive(#[from] drivesync_drive::DriveError),
+    /// The state database failed.
+    #[error(transparent)]
+    State(#[from] drivesync_state::StateError),
+    /// A whole sync of a pair could not run.
+    #[error(transparent)]
+    Sync(#[from] drivesync_engine::EngineError),
+    /// No pair with this name or id.
+    #[error("no sync pair named {0:?}: see `drivesync pair list`")]
+    NoSuchPair(String),
+    /// No pairs to sync.
+    #[error("no sync pairs yet: add one with `drivesync pair add LOCAL_FOLDER DRIVE_PATH`")]
+    NoPairs,
 }
 
 impl Error {
@@ -52,6 +64,7 @@ impl Error {
                     | drivesync_auth::AuthError::NotSignedIn { .. }
             ),
             Error::Drive(e) => e.needs_sign_in(),
+            Error::Sync(e) => e.needs_sign_in(),
             _ => false,
         }
     }

@@ -6,6 +6,7 @@ mod account;
 mod config;
 mod dto;
 mod error;
+mod pairs;
 
 use std::sync::Arc;
 
@@ -13,8 +14,11 @@ use drivesync_auth::{AuthConfig, LoginOptions, Session, SystemClock, TokenStore}
 use drivesync_drive::{DriveConfig, DriveId, GoogleDrive, RemoteStore};
 
 pub use config::{Config, Overrides};
+pub use drivesync_engine::{op_name, EngineError, Event, Events, SyncReport};
+pub use drivesync_state::{ActivityKind, Conflict};
 pub use dto::{AccountInfo, Entry, EntryKind};
 pub use error::Error;
+pub use pairs::{PairInfo, SyncRequest};
 
 /// drivesync with a configuration loaded: the entry point of every command.
 #[derive(Debug)]
