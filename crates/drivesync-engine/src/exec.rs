@@ -293,7 +293,6 @@ impl Exec<'_> {
                 let e = self
                     .learn(&f)
                     .ok_or_else(|| OpError::new(path, "Drive returned it without a parent"))?;
-                self.db.clear_pending_id(self.pair, path)?;
                 Ok(done(
                     ActivityKind::FolderCreated,
                     "folder created on Drive".into(),
@@ -492,9 +491,6 @@ impl Exec<'_> {
             }
         }
         .map_err(|e| OpError::drive(path, e))?;
-        if replace.is_none() {
-            self.db.clear_pending_id(self.pair, path)?;
-        }
         let e = self
             .learn(&f)
             .ok_or_else(|| OpError::new(path, "Drive returned it without a parent"))?;

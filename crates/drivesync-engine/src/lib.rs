@@ -18,8 +18,7 @@ use drivesync_drive::{DriveError, RemoteStore};
 use drivesync_localfs::{scan, FsError, LocalFs, ScanOptions};
 use drivesync_model::{BaseEntry, Kind, RelPath, Tree};
 use drivesync_reconcile::{
-    check_deletes, plan, DeleteGuard, IgnoreRules, NameRules, Op, Plan, PlanContext, Stage,
-    IGNORE_FILE,
+    check_deletes, plan, DeleteGuard, IgnoreRules, NameRules, Op, Plan, PlanContext, IGNORE_FILE,
 };
 use drivesync_state::{ActivityKind, BaseChange, NewActivity, Pair, StateDb, StateError};
 use futures_util::stream::{self, StreamExt};
@@ -242,12 +241,13 @@ impl Engine {
             host: &opts.host,
             events: &self.events,
         };
+        if let Err(e) = self.pregenerate_ids(plan).await {
+            tracing::warn!("cannot pre-generate Drive ids ({e}); they are fetched one by one");
+        }
         let concurrency = self.pair.settings.concurrency.max(1);
         for batch in plan.batches() {
-            let parallel = batch
-                .first()
-                .is_some_and(|op| op.stage() == Stage::Transfers);
-            let width = if parallel { concurrency } else { 1 };
+            // The ops of one batch are independent (moves come one per batch).
+            let width = concurrency;
             let results: Vec<(&Op, Result<exec::Done, OpError>)> = stream::iter(batch)
                 .map(|op| {
                     let exec = &exec;
@@ -269,6 +269,29 @@ impl Engine {
         Ok(())
     }
 
+    /// Fetches the ids of every create in `plan` in batches of 1,000 and stores them before
+    /// anything is created, so each new file costs one request and a create redone after a
+    /// crash reuses its id (no duplicates).
+    async fn pregenerate_ids(&self, plan: &Plan) -> Result<(), EngineError> {
+        let mut need = Vec::new();
+        for op in &plan.ops {
+            let creates = matches!(
+                op,
+                Op::Upload { replace: None, .. } | Op::MkdirRemote { .. }
+            );
+            if creates && self.db.pending_id(self.pair.id, op.path())?.is_none() {
+                need.push(op.path().clone());
+            }
+        }
+        for chunk in need.chunks(1000) {
+            let ids = self.remote.generate_ids(chunk.len() as u32).await?;
+            let pairs: Vec<(RelPath, drivesync_model::DriveId)> =
+                chunk.iter().cloned().zip(ids).collect();
+            self.db.set_pending_ids(self.pair.id, &pairs)?;
+        }
+        Ok(())
+    }
+
     /// Commits one op's outcome: the synced tree (one transaction), the activity log, the
     /// report and an event.
     fn finish(
@@ -282,15 +305,19 @@ impl Engine {
         let path = op.path().clone();
         match result {
             Ok(done) => {
-                self.db.apply(self.pair.id, &done.changes)?;
+                let activity = (!op.is_record()).then(|| NewActivity {
+                    at: opts.now,
+                    kind: done.kind,
+                    path: Some(path.clone()),
+                    message: done.message.clone(),
+                });
+                self.db
+                    .commit_op(self.pair.id, &done.changes, activity.as_ref())?;
                 let mut base = exec.base.lock().unwrap_or_else(|e| e.into_inner());
                 for c in &done.changes {
                     apply_change(&mut base, c);
                 }
                 drop(base);
-                if !op.is_record() {
-                    self.log(Some(&path), done.kind, done.message.clone(), opts.now);
-                }
                 report.count(op, done.bytes);
                 self.events.send(Event::Finished {
                     path,

@@ -149,6 +149,18 @@ impl StateDb {
     /// See [`BaseChange`] for each change's meaning and what is refused
     /// ([`StateError::InvalidChange`]).
     pub fn apply(&self, pair: PairId, changes: &[BaseChange]) -> Result<(), StateError> {
+        self.commit_op(pair, changes, None)
+    }
+
+    /// What the engine commits when an op finished, in ONE transaction: the synced-tree
+    /// `changes` (as [`StateDb::apply`]), the end of the pending creates at every path they
+    /// put, and the op's `activity` entry.
+    pub fn commit_op(
+        &self,
+        pair: PairId,
+        changes: &[BaseChange],
+        activity: Option<&crate::NewActivity>,
+    ) -> Result<(), StateError> {
         changes.iter().try_for_each(check)?;
         let err = self.err("update a pair's synced tree");
         let mut conn = self.conn();
@@ -159,6 +171,13 @@ impl StateDb {
             match change {
                 BaseChange::Put(p, e) => {
                     put(&tx, pair, p, e).map_err(&err)?;
+                    if activity.is_some() {
+                        tx.prepare_cached(
+                            "DELETE FROM pending_creates WHERE pair = ?1 AND path = ?2",
+                        )
+                        .and_then(|mut s| s.execute(params![pair.0, p.as_str()]))
+                        .map_err(&err)?;
+                    }
                     put_n += 1;
                 }
                 BaseChange::Remove(p) => removed += remove(&tx, pair, p).map_err(&err)?,
@@ -167,6 +186,21 @@ impl StateDb {
                     moved += move_subtree(&tx, pair, from, to).map_err(&err)?;
                 }
             }
+        }
+        if let Some(a) = activity {
+            tx.prepare_cached(
+                "INSERT INTO activity (pair, at, kind, path, message) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    pair.0,
+                    crate::codec::time(a.at),
+                    a.kind.as_str(),
+                    a.path.as_ref().map(RelPath::as_str),
+                    a.message
+                ])
+            })
+            .map_err(&err)?;
         }
         tx.commit().map_err(&err)?;
         tracing::debug!(pair = %pair, put = put_n, removed, moved, "synced tree updated");
@@ -205,6 +239,38 @@ impl StateDb {
             params![pair.0, path.as_str(), id.as_str()],
         )
         .map_err(self.err("save a pending create"))?;
+        Ok(())
+    }
+
+    /// [`StateDb::set_pending_id`] for many paths, in one transaction.
+    pub fn set_pending_ids(
+        &self,
+        pair: PairId,
+        ids: &[(RelPath, DriveId)],
+    ) -> Result<(), StateError> {
+        if let Some((path, _)) = ids.iter().find(|(p, _)| p.is_root()) {
+            return Err(StateError::InvalidChange {
+                path: path.clone(),
+                reason: "the root is never created",
+            });
+        }
+        let mut conn = self.conn();
+        self.ensure_pair(&conn, pair)?;
+        let tx = conn
+            .transaction()
+            .map_err(self.err("save pending creates"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO pending_creates (pair, path, drive_id) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(self.err("save pending creates"))?;
+            for (path, id) in ids {
+                stmt.execute(params![pair.0, path.as_str(), id.as_str()])
+                    .map_err(self.err("save pending creates"))?;
+            }
+        }
+        tx.commit().map_err(self.err("save pending creates"))?;
         Ok(())
     }
 

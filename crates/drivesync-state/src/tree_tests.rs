@@ -283,3 +283,45 @@ fn pending_ids_are_kept_per_pair_and_path_until_cleared() {
         Err(StateError::InvalidChange { .. })
     ));
 }
+
+#[test]
+fn pending_ids_in_bulk_are_all_or_nothing() {
+    let (db, a) = db_with_pair();
+    let ids = vec![
+        (p("x"), DriveId::new("id1")),
+        (p("y/z"), DriveId::new("id2")),
+    ];
+    db.set_pending_ids(a, &ids).unwrap();
+    assert_eq!(
+        db.pending_id(a, &p("y/z")).unwrap(),
+        Some(DriveId::new("id2"))
+    );
+    let bad = vec![
+        (p("w"), DriveId::new("id3")),
+        (RelPath::root(), DriveId::new("id4")),
+    ];
+    assert!(db.set_pending_ids(a, &bad).is_err());
+    assert_eq!(db.pending_id(a, &p("w")).unwrap(), None);
+}
+
+#[test]
+fn commit_op_updates_the_tree_ends_pending_creates_and_logs_in_one_go() {
+    let (db, a) = db_with_pair();
+    db.set_pending_id(a, &p("new.txt"), &DriveId::new("id9"))
+        .unwrap();
+    let act = crate::NewActivity {
+        at: chrono::Utc::now(),
+        kind: crate::ActivityKind::Uploaded,
+        path: Some(p("new.txt")),
+        message: "uploaded".into(),
+    };
+    db.commit_op(
+        a,
+        &[BaseChange::Put(p("new.txt"), entry("id9", 1))],
+        Some(&act),
+    )
+    .unwrap();
+    assert_eq!(db.pending_id(a, &p("new.txt")).unwrap(), None);
+    assert_eq!(paths(&db, a), vec!["new.txt"]);
+    assert_eq!(db.activity(&Default::default()).unwrap().len(), 1);
+}
