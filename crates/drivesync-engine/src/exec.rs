@@ -359,7 +359,10 @@ impl Exec<'_> {
                     vec![BaseChange::Remove(path.clone())],
                 ))
             }
-            Op::TrashRemote { path, id, .. } => {
+            Op::TrashRemote {
+                path, id, version, ..
+            } => {
+                self.check_remote_unchanged(path, id, *version).await?;
                 match self.remote.trash(id).await {
                     Ok(_) => {}
                     Err(DriveError::NotFound { .. }) => {}
@@ -390,6 +393,55 @@ impl Exec<'_> {
                 vec![BaseChange::Remove(path.clone())],
             )),
         }
+    }
+
+    /// Re-checks on Drive, right before trashing, that file `id` is still the version the
+    /// plan saw (or a newer one this sync made): an edit made on Drive since is never trashed.
+    async fn check_remote_unchanged(
+        &self,
+        path: &RelPath,
+        id: &DriveId,
+        planned: u64,
+    ) -> Result<(), OpError> {
+        let expected = self
+            .fresh
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .map_or(planned, |e| e.version);
+        match self.remote.get(id).await {
+            // A folder's version moves with its content, which the plan checked already.
+            Ok(f) if f.trashed || f.is_folder() || f.version.unwrap_or(0) <= expected => Ok(()),
+            Ok(_) => Err(OpError::new(
+                path,
+                "it changed on Drive since the sync was planned; not deleting it (the next sync handles it)",
+            )),
+            Err(DriveError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(OpError::drive(path, e)),
+        }
+    }
+
+    /// Re-checks, right before replacing its content, that file `id` on Drive still has the
+    /// content of the synced tree: a Drive edit made since becomes a conflict at the next
+    /// sync instead of a silently older revision.
+    async fn check_remote_content(
+        &self,
+        path: &RelPath,
+        id: &DriveId,
+        synced: Option<Md5>,
+    ) -> Result<(), OpError> {
+        let f = self
+            .remote
+            .get(id)
+            .await
+            .map_err(|e| OpError::drive(path, e))?;
+        if f.md5_checksum != synced {
+            return Err(OpError::new(
+                path,
+                "it changed on Drive too since the sync was planned; the next sync keeps both versions",
+            ));
+        }
+        Ok(())
     }
 
     fn conflict(&self, path: &RelPath, copy: &RelPath) -> Result<(), OpError> {
@@ -480,6 +532,9 @@ impl Exec<'_> {
                     upload: true,
                 });
             }));
+        if let (Some(id), Some(b)) = (replace, self.base_at(path)) {
+            self.check_remote_content(path, id, b.md5).await?;
+        }
         let f = match replace {
             Some(id) => self.remote.update_content(id, &source).await,
             None => {
