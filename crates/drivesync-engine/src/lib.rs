@@ -115,8 +115,21 @@ impl Engine {
     async fn ignore_rules(&self, now: DateTime<Utc>) -> IgnoreRules {
         let path = RelPath::new(IGNORE_FILE).unwrap_or_else(|_| RelPath::root());
         let text = match self.fs.upload_path(&path).await {
-            Ok(f) => tokio::fs::read_to_string(&f.path).await.unwrap_or_default(),
-            Err(_) => String::new(),
+            Ok(f) => match tokio::fs::read_to_string(&f.path).await {
+                Ok(t) => t,
+                Err(e) => {
+                    let msg = format!("cannot read {IGNORE_FILE} ({e}): only the built-in ignore rules apply; fix its permissions");
+                    self.log(Some(&path), ActivityKind::Error, msg, now);
+                    String::new()
+                }
+            },
+            Err(e) if e.is_not_found() => String::new(),
+            Err(e) => {
+                let msg =
+                    format!("cannot read {IGNORE_FILE}: {e}; only the built-in ignore rules apply");
+                self.log(Some(&path), ActivityKind::Error, msg, now);
+                String::new()
+            }
         };
         let (rules, errors) = IgnoreRules::new(&text);
         for e in errors {
