@@ -31,6 +31,15 @@ fn bars() -> (MultiProgress, ProgressBar, ProgressBar) {
     (multi, files, bytes)
 }
 
+/// Prints a line above the bars, or plainly when they are hidden (output is not a terminal).
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        println!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
 /// Shows events as two bars (ops, bytes) and the transfers in flight.
 async fn show(mut rx: mpsc::UnboundedReceiver<Event>) {
     let (_multi, files, bytes) = bars();
@@ -61,7 +70,7 @@ async fn show(mut rx: mpsc::UnboundedReceiver<Event>) {
                 files.set_message(active.join(", "));
                 files.inc(1);
                 if kind == drivesync::ActivityKind::Error {
-                    files.println(format!("error: {path}: {message}"));
+                    say(&files, format!("error: {path}: {message}"));
                 }
             }
             Event::Conflict { path, copy } => {

@@ -162,6 +162,13 @@ impl Engine {
             hash_concurrency: 4,
         };
         let scanned = scan(self.fs.as_ref(), &base, &scan_opts).await?;
+        if !opts.dry_run {
+            for partial in &scanned.partials {
+                if let Err(e) = self.fs.remove_partial(partial).await {
+                    self.log(Some(partial), ActivityKind::Error, e.to_string(), opts.now);
+                }
+            }
+        }
         let observed = observe::observe(
             self.remote.as_ref(),
             &self.pair.remote_root,

@@ -158,6 +158,11 @@ pub trait LocalFs: Send + Sync {
     /// `NotFound`, `NotAFile`, `PermissionDenied`. Read-only.
     async fn upload_path(&self, path: &RelPath) -> Result<UploadFile, FsError>;
 
+    /// Deletes a partial download left behind by an interrupted sync. Refuses (`Io`) any
+    /// file whose name does not start with [`PARTIAL_PREFIX`]: nothing else is ever deleted
+    /// for good. Idempotent (absent is fine).
+    async fn remove_partial(&self, path: &RelPath) -> Result<(), FsError>;
+
     /// Writes a small file in one go (stage, write, commit), e.g. a Google Doc link file.
     /// Same contract as [`Staged::commit`].
     async fn write_new(

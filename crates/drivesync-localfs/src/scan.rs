@@ -22,6 +22,9 @@ pub struct Scan {
     pub tree: Tree<LocalEntry>,
     /// What could not be synced, sorted by path.
     pub issues: Vec<ScanIssue>,
+    /// Partial downloads left behind by an interrupted sync (`.drivesync-partial-*`), to
+    /// remove.
+    pub partials: Vec<RelPath>,
 }
 
 /// Something the scan could not put in the tree as it is.
@@ -113,6 +116,11 @@ pub async fn scan(
         }
         for (name, meta) in listing.entries {
             if is_internal(&dir, &name) {
+                if name.starts_with(PARTIAL_PREFIX) && meta.kind == FsKind::File {
+                    if let Ok(p) = dir.join(&name) {
+                        out.partials.push(p);
+                    }
+                }
                 continue;
             }
             let path = match dir.join(&name) {

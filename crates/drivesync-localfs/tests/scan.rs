@@ -324,3 +324,22 @@ fn the_scan_future_is_send() {
     };
     send(scan(&fs, &base, &opts));
 }
+
+#[tokio::test]
+async fn partial_downloads_left_behind_are_listed_and_only_they_can_be_removed() {
+    let fs = MemFs::new();
+    fs.write("a.txt", b"a");
+    fs.write("sub/.drivesync-partial-abc", b"half");
+    let scan = run(&fs, &Tree::new()).await;
+    assert_eq!(scan.partials, vec![rel("sub/.drivesync-partial-abc")]);
+    assert!(!scan.tree.contains_key(&rel("sub/.drivesync-partial-abc")));
+    assert!(fs.remove_partial(&rel("a.txt")).await.is_err());
+    assert!(fs.files().contains_key(&rel("a.txt")));
+    fs.remove_partial(&rel("sub/.drivesync-partial-abc"))
+        .await
+        .unwrap();
+    fs.remove_partial(&rel("sub/.drivesync-partial-abc"))
+        .await
+        .unwrap();
+    assert!(run(&fs, &Tree::new()).await.partials.is_empty());
+}

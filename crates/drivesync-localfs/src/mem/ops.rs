@@ -216,6 +216,18 @@ impl LocalFs for MemFs {
         Ok(Box::new(MemStaged::new(self.clone(), temp)))
     }
 
+    async fn remove_partial(&self, path: &RelPath) -> Result<(), FsError> {
+        if !path.name().starts_with(PARTIAL_PREFIX) {
+            return Err(FsError::Io {
+                op: "remove a partial download",
+                path: path.to_path(&self.root),
+                source: std::io::Error::other("not a partial download"),
+            });
+        }
+        self.remove(path.clone());
+        Ok(())
+    }
+
     async fn upload_path(&self, path: &RelPath) -> Result<UploadFile, FsError> {
         let op = "read";
         let bytes = file_bytes(&self.lock(), path, op)?.to_vec();

@@ -236,6 +236,23 @@ impl LocalFs for StdFs {
         )))
     }
 
+    async fn remove_partial(&self, path: &RelPath) -> Result<(), FsError> {
+        let op = "remove a partial download";
+        let abs = path.to_path(&self.root);
+        if !path.name().starts_with(PARTIAL_PREFIX) {
+            return Err(FsError::Io {
+                op,
+                path: abs,
+                source: io::Error::other("not a partial download"),
+            });
+        }
+        blocking(op, abs.clone(), move || match fs::remove_file(&abs) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(FsError::from_io(op, &abs, e)),
+            _ => Ok(()),
+        })
+        .await
+    }
+
     async fn upload_path(&self, path: &RelPath) -> Result<UploadFile, FsError> {
         let op = "read";
         let abs = path.to_path(&self.root);
