@@ -45,6 +45,9 @@ pub enum EngineError {
     /// The plan deletes too much; run with `force_deletes` after checking.
     #[error(transparent)]
     DeleteGuard(#[from] DeleteGuard),
+    /// A bug: an internal task failed.
+    #[error("internal error: {0}; please report it (the sync stopped; nothing was lost)")]
+    Internal(String),
 }
 
 impl EngineError {
@@ -268,7 +271,7 @@ impl Engine {
         for batch in plan.batches() {
             // The ops of one batch are independent (moves come one per batch).
             let width = concurrency;
-            let results: Vec<(&Op, Result<exec::Done, OpError>)> = stream::iter(batch)
+            let mut running = stream::iter(batch)
                 .map(|op| {
                     let exec = &exec;
                     async move {
@@ -276,14 +279,18 @@ impl Engine {
                             path: op.path().clone(),
                             what: op_name(op),
                         });
-                        (op, exec.run(op).await)
+                        let result = match exec.run(op).await {
+                            Ok(done) => self.commit(op, done, exec, opts).await.map(Ok),
+                            Err(e) => Ok(Err(e)),
+                        };
+                        (op, result)
                     }
                 })
-                .buffer_unordered(width)
-                .collect()
-                .await;
-            for (op, result) in results {
-                self.finish(op, result, &exec, opts, report)?;
+                .buffer_unordered(width);
+            // Each op is committed as soon as it finishes (above): a crash loses only the
+            // ops in flight.
+            while let Some((op, result)) = running.next().await {
+                self.finish(op, result?, opts, report);
             }
         }
         Ok(())
@@ -312,32 +319,45 @@ impl Engine {
         Ok(())
     }
 
-    /// Commits one op's outcome: the synced tree (one transaction), the activity log, the
-    /// report and an event.
+    /// Commits a finished op: the synced tree, the end of its pending create and its activity
+    /// entry in one transaction (on a blocking thread), then the in-memory copy.
+    async fn commit(
+        &self,
+        op: &Op,
+        done: exec::Done,
+        exec: &exec::Exec<'_>,
+        opts: &SyncOptions,
+    ) -> Result<exec::Done, EngineError> {
+        let activity = (!op.is_record()).then(|| NewActivity {
+            at: opts.now,
+            kind: done.kind,
+            path: Some(op.path().clone()),
+            message: done.message.clone(),
+        });
+        let (db, pair, changes) = (self.db.clone(), self.pair.id, done.changes.clone());
+        tokio::task::spawn_blocking(move || db.commit_op(pair, &changes, activity.as_ref()))
+            .await
+            .map_err(|e| {
+                EngineError::Internal(format!("the commit of {} failed: {e}", op.path()))
+            })??;
+        let mut base = exec.base.lock().unwrap_or_else(|e| e.into_inner());
+        for c in &done.changes {
+            apply_change(&mut base, c);
+        }
+        Ok(done)
+    }
+
+    /// Reports one op's outcome: the summary, an event, and for a failure the activity log.
     fn finish(
         &self,
         op: &Op,
         result: Result<exec::Done, OpError>,
-        exec: &exec::Exec<'_>,
         opts: &SyncOptions,
         report: &mut SyncReport,
-    ) -> Result<(), EngineError> {
+    ) {
         let path = op.path().clone();
         match result {
             Ok(done) => {
-                let activity = (!op.is_record()).then(|| NewActivity {
-                    at: opts.now,
-                    kind: done.kind,
-                    path: Some(path.clone()),
-                    message: done.message.clone(),
-                });
-                self.db
-                    .commit_op(self.pair.id, &done.changes, activity.as_ref())?;
-                let mut base = exec.base.lock().unwrap_or_else(|e| e.into_inner());
-                for c in &done.changes {
-                    apply_change(&mut base, c);
-                }
-                drop(base);
                 report.count(op, done.bytes);
                 self.events.send(Event::Finished {
                     path,
@@ -347,9 +367,6 @@ impl Engine {
                 });
             }
             Err(e) => {
-                if let OpError { state: Some(s), .. } = &e {
-                    tracing::error!("state database: {s}");
-                }
                 tracing::warn!("{e}");
                 self.log(
                     Some(&path),
@@ -366,7 +383,6 @@ impl Engine {
                 report.errors.push(e);
             }
         }
-        Ok(())
     }
 }
 
