@@ -323,6 +323,12 @@ async fn p4(files: usize) {
 
 #[tokio::main]
 async fn main() {
+    if std::env::var("RUST_LOG").is_ok() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let files = arg("--files", 10_000) as usize;
     let folders = arg("--folders", 500) as usize;
     let noop = arg("--noop-files", 100_000) as usize;

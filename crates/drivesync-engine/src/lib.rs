@@ -156,7 +156,9 @@ impl Engine {
     /// Runs one sync (or, with `dry_run`, only plans it). See the crate docs.
     pub async fn sync(&self, opts: &SyncOptions) -> Result<SyncReport, EngineError> {
         let pair = self.pair.id;
+        let started = std::time::Instant::now();
         let base = self.db.base(pair)?;
+        tracing::debug!(took = ?started.elapsed(), entries = base.len(), "synced tree loaded");
         let cursor = self.db.cursor(pair)?;
         let ignore = self.ignore_rules(opts.now).await;
         let is_ignored = |p: &RelPath, dir: bool| ignore.is_ignored(p, dir);
@@ -165,6 +167,7 @@ impl Engine {
             hash_concurrency: 4,
         };
         let scanned = scan(self.fs.as_ref(), &base, &scan_opts).await?;
+        tracing::debug!(took = ?started.elapsed(), "local scan done");
         if !opts.dry_run {
             for partial in &scanned.partials {
                 if let Err(e) = self.fs.remove_partial(partial).await {
@@ -180,6 +183,7 @@ impl Engine {
             &self.rules,
         )
         .await?;
+        tracing::debug!(took = ?started.elapsed(), "Drive observed");
         let kept = |t: &Tree<BaseEntry>| -> Tree<BaseEntry> {
             t.iter()
                 .filter(|(p, b)| !ignore.is_ignored(p, b.kind == Kind::Folder))
@@ -199,7 +203,9 @@ impl Engine {
             now: opts.now,
             rules: self.rules,
         };
+        tracing::debug!(took = ?started.elapsed(), "ignore rules applied");
         let plan = plan(&base_view, &scanned.tree, &remote_view, &ctx);
+        tracing::debug!(took = ?started.elapsed(), ops = plan.ops.len(), "planned");
         let mut report = SyncReport::new(plan.clone());
         report.issues = scanned
             .issues
