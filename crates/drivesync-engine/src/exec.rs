@@ -12,7 +12,7 @@ use drivesync_localfs::{Expect, FsKind, LocalFs, Meta};
 use drivesync_model::{
     BaseEntry, DriveId, Kind, LocalStamp, Md5, PairId, RelPath, RemoteEntry, Tree,
 };
-use drivesync_reconcile::Op;
+use drivesync_reconcile::{base_of, Op};
 use drivesync_state::{ActivityKind, BaseChange, NewConflict, StateDb};
 use md5::{Digest, Md5 as Md5Hasher};
 
@@ -42,21 +42,6 @@ pub(crate) struct Exec<'a> {
     pub now: DateTime<Utc>,
     pub host: &'a str,
     pub events: &'a Events,
-}
-
-/// The synced entry for `remote` with local `stamp` and content `md5`.
-pub(crate) fn base_of(remote: &RemoteEntry, stamp: LocalStamp, md5: Option<Md5>) -> BaseEntry {
-    BaseEntry {
-        id: remote.id.clone(),
-        parent: remote.parent.clone(),
-        remote_name: remote.name.clone(),
-        kind: remote.kind,
-        mime_type: remote.mime_type.clone(),
-        md5: md5.or(remote.md5),
-        size: remote.size,
-        version: remote.version,
-        local: stamp,
-    }
 }
 
 /// The content of the link file for a Google Doc or shortcut (as Drive for desktop writes).

@@ -23,6 +23,7 @@ use drivesync_model::{BaseEntry, Kind, LocalEntry, RemoteEntry, Tree};
 
 pub use guard::{check_deletes, DeleteGuard};
 pub use ignore_rules::{IgnoreError, IgnoreRules, BUILT_IN, IGNORE_FILE};
+pub use merge::base_of;
 pub use names::{
     conflict_name, drive_name, is_link_name, link_extension, local_name, numbered, NameRules,
     LINK_EXTENSIONS, MAX_NAME_BYTES,

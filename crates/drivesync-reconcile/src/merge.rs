@@ -12,8 +12,9 @@ use crate::moves::Work;
 use crate::names::{conflict_name, drive_name};
 use crate::ops::Op;
 
-/// The synced entry for `remote` with the local `stamp` and content `md5`.
-pub(crate) fn base_of(remote: &RemoteEntry, stamp: LocalStamp, md5: Option<Md5>) -> BaseEntry {
+/// The synced entry for `remote` with the local `stamp` and content `md5` (the content's MD5
+/// defaults to Drive's): what the executor records after an op.
+pub fn base_of(remote: &RemoteEntry, stamp: LocalStamp, md5: Option<Md5>) -> BaseEntry {
     BaseEntry {
         id: remote.id.clone(),
         parent: remote.parent.clone(),
