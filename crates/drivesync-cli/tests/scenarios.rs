@@ -37,23 +37,8 @@ const SHORTCUT_MIME: &str = "application/vnd.google-apps.shortcut";
 const NOBODY: u32 = 65534;
 /// How long one `drivesync` run may take.
 const CLI_TIMEOUT: Duration = Duration::from_secs(60);
-/// drivesync's built-in ignore rules (SEMANTICS.md section 8).
-const BUILTIN_IGNORES: [&str; 10] = [
-    "~$*",
-    ".~lock.*",
-    "*.tmp",
-    ".DS_Store",
-    "Thumbs.db",
-    "desktop.ini",
-    ".drivesync-partial-*",
-    "/.drivesync-trash/",
-    ".Trash-*",
-    "/.Trash/",
-];
-const LINK_EXTENSIONS: [&str; 11] = [
-    ".gdoc", ".gsheet", ".gslides", ".gdraw", ".gform", ".gmap", ".gsite", ".gjam", ".gscript",
-    ".gtable", ".glink",
-];
+/// drivesync's built-in ignore rules and link-file names, from the planner itself.
+use drivesync_reconcile::{is_link_name, link_extension, BUILT_IN as BUILTIN_IGNORES};
 /// Tags of the emulator fault rules used as request counters (they never fire a fault).
 const COUNT_UPLOAD: &str = "count:upload";
 const COUNT_RESUMABLE: &str = "count:resumable-start";
@@ -357,27 +342,6 @@ fn is_shortened(name: &str, drive_name: &str) -> bool {
         && name
             .strip_suffix(&tag)
             .is_some_and(|cut| !cut.is_empty() && stem.starts_with(cut))
-}
-
-fn is_link_name(name: &str) -> bool {
-    let lower = name.to_lowercase();
-    LINK_EXTENSIONS.iter().any(|e| lower.ends_with(e))
-}
-
-fn link_extension(mime: &str) -> &'static str {
-    match mime.strip_prefix(APPS_PREFIX) {
-        Some("document") => ".gdoc",
-        Some("spreadsheet") => ".gsheet",
-        Some("presentation") => ".gslides",
-        Some("drawing") => ".gdraw",
-        Some("form") => ".gform",
-        Some("map") => ".gmap",
-        Some("site") => ".gsite",
-        Some("jam") => ".gjam",
-        Some("script") => ".gscript",
-        Some("fusiontable") => ".gtable",
-        _ => ".glink",
-    }
 }
 
 fn is_app(f: &SnapshotFile) -> bool {
