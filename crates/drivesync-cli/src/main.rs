@@ -72,6 +72,19 @@ enum Command {
     Status,
 }
 
+/// A switch on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    fn on(self) -> bool {
+        matches!(self, OnOff::On)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum PairCommand {
     /// Pair a local folder with a Drive folder (both created if missing).
@@ -86,6 +99,27 @@ enum PairCommand {
     },
     /// List the pairs.
     List,
+    /// Change a pair's settings (they apply from its next sync); with no option, show them.
+    Set {
+        /// The pair (name or id).
+        pair: String,
+        /// Write Google Docs, Sheets and Slides as exported .docx/.xlsx/.pptx files instead
+        /// of link files.
+        #[arg(long, value_name = "on|off")]
+        export_docs: Option<OnOff>,
+        /// Sync the pair or skip it.
+        #[arg(long, value_name = "on|off")]
+        enabled: Option<OnOff>,
+        /// Transfers at once.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: Option<u16>,
+        /// The delete guard: stop before deleting more than this many files...
+        #[arg(long)]
+        delete_limit_files: Option<u64>,
+        /// ...and this percentage of the pair.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+        delete_limit_percent: Option<u8>,
+    },
     /// Forget a pair and its sync state. Never deletes files on either side.
     Remove {
         /// The pair (name or id).
@@ -202,6 +236,41 @@ async fn pair(app: &Drivesync, command: PairCommand) -> Result<(), Error> {
                     p.last_sync.as_deref().unwrap_or("never")
                 );
             }
+        }
+        PairCommand::Set {
+            pair,
+            export_docs,
+            enabled,
+            concurrency,
+            delete_limit_files,
+            delete_limit_percent,
+        } => {
+            let s = app.pair_configure(&pair, |s| {
+                if let Some(v) = export_docs {
+                    s.export_docs = v.on();
+                }
+                if let Some(v) = enabled {
+                    s.enabled = v.on();
+                }
+                if let Some(v) = concurrency {
+                    s.concurrency = v.into();
+                }
+                if let Some(v) = delete_limit_files {
+                    s.delete_limit_files = v;
+                }
+                if let Some(v) = delete_limit_percent {
+                    s.delete_limit_percent = v;
+                }
+            })?;
+            let on = |b: bool| if b { "on" } else { "off" };
+            println!(
+                "{pair}: export-docs {}, enabled {}, concurrency {}, delete limit {} files and {} %",
+                on(s.export_docs),
+                on(s.enabled),
+                s.concurrency,
+                s.delete_limit_files,
+                s.delete_limit_percent
+            );
         }
         PairCommand::Remove { pair } => {
             let p = app.pair_remove(&pair)?;

@@ -12,7 +12,7 @@ use drivesync_localfs::{Expect, FsKind, LocalFs, Meta};
 use drivesync_model::{
     BaseEntry, DriveId, Kind, LocalStamp, Md5, PairId, RelPath, RemoteEntry, Tree,
 };
-use drivesync_reconcile::{base_of, Op};
+use drivesync_reconcile::{base_of, is_export, moved_base, office_export, Op};
 use drivesync_state::{ActivityKind, BaseChange, NewConflict, StateDb};
 use md5::{Digest, Md5 as Md5Hasher};
 
@@ -149,8 +149,11 @@ impl Exec<'_> {
                     .rename(from, to, Expect::Any)
                     .await
                     .map_err(|e| OpError::fs(from, e))?;
-                let md5 = self.base_at(from).and_then(|b| b.md5);
-                let entry = base_of(&self.fresh(remote), stamp_of(&meta), md5);
+                let fresh = self.fresh(remote);
+                let entry = match self.base_at(from) {
+                    Some(b) => moved_base(&b, &fresh, to, stamp_of(&meta)),
+                    None => base_of(&fresh, stamp_of(&meta), None),
+                };
                 Ok(done(
                     ActivityKind::Moved,
                     format!("moved locally from {from} (as on Drive)"),
@@ -183,7 +186,7 @@ impl Exec<'_> {
                 let fresh = self
                     .learn(&f)
                     .ok_or_else(|| OpError::new(to, "Drive returned it without a parent"))?;
-                let entry = base_of(&fresh, b.local, b.md5);
+                let entry = moved_base(&b, &fresh, to, b.local);
                 Ok(done(
                     ActivityKind::Moved,
                     format!("moved on Drive from {from}"),
@@ -200,7 +203,7 @@ impl Exec<'_> {
                 let b = self
                     .base_at(from)
                     .ok_or_else(|| OpError::new(from, "not in the synced tree"))?;
-                let entry = base_of(&self.fresh(remote), b.local, b.md5);
+                let entry = moved_base(&b, &self.fresh(remote), to, b.local);
                 Ok(done(
                     ActivityKind::Moved,
                     format!("moved from {from} on both sides"),
@@ -301,7 +304,19 @@ impl Exec<'_> {
                 remote,
                 expect,
             } => {
-                let bytes = link_content(remote);
+                let export = office_export(&remote.mime_type)
+                    .filter(|_| is_export(path.name(), &remote.mime_type));
+                let (bytes, what) = match export {
+                    Some((_, mime)) => {
+                        let mut bytes = Vec::new();
+                        self.remote
+                            .export(&remote.id, mime, &mut bytes)
+                            .await
+                            .map_err(|e| OpError::drive(path, e))?;
+                        (bytes, "exported from the Google file")
+                    }
+                    None => (link_content(remote), "link to the Google file written"),
+                };
                 let expect = expect.map_or(Expect::Absent, Expect::Stamp);
                 let meta = self
                     .fs
@@ -312,7 +327,7 @@ impl Exec<'_> {
                 let entry = base_of(&self.fresh(remote), stamp_of(&meta), Some(md5));
                 Ok(done(
                     ActivityKind::Downloaded,
-                    format!("link to the Google file written ({})", remote.mime_type),
+                    format!("{what} ({})", remote.mime_type),
                     vec![BaseChange::Put(path.clone(), entry)],
                 ))
             }

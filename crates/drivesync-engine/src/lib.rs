@@ -88,12 +88,16 @@ impl Engine {
         db: Arc<StateDb>,
         pair: Pair,
     ) -> Self {
+        let rules = NameRules {
+            export_docs: pair.settings.export_docs,
+            ..NameRules::native()
+        };
         Self {
             remote,
             fs,
             db,
             pair,
-            rules: NameRules::native(),
+            rules,
             events: Events::none(),
         }
     }
@@ -104,9 +108,13 @@ impl Engine {
         self
     }
 
-    /// Uses `rules` for local names (default: this platform's).
+    /// Uses `rules` for local names (default: this platform's). Whether Docs are exported
+    /// stays the pair's setting.
     pub fn with_name_rules(mut self, rules: NameRules) -> Self {
-        self.rules = rules;
+        self.rules = NameRules {
+            export_docs: self.pair.settings.export_docs,
+            ..rules
+        };
         self
     }
 

@@ -32,6 +32,10 @@ fn opts() -> SyncOptions {
 }
 
 async fn rig() -> Rig {
+    rig_with(PairSettings::default()).await
+}
+
+async fn rig_with(settings: PairSettings) -> Rig {
     let remote = Arc::new(MemRemote::new());
     let root = remote
         .create_folder(&NewFile::new(DriveId::new("root"), "Sync"))
@@ -47,7 +51,7 @@ async fn rig() -> Rig {
                 local_root: "/memfs".into(),
                 remote_root: root.clone(),
                 remote_path: "/Sync".into(),
-                settings: PairSettings::default(),
+                settings,
             },
             opts().now,
         )
@@ -290,4 +294,50 @@ async fn one_failing_file_does_not_stop_the_rest() {
     assert!(log
         .iter()
         .any(|a| a.path.as_ref().is_some_and(|p| p.as_str() == "locked.txt")));
+}
+
+#[tokio::test]
+async fn exported_docs_follow_the_doc_and_local_edits_become_conflict_copies() {
+    let r = rig_with(PairSettings {
+        export_docs: true,
+        ..PairSettings::default()
+    })
+    .await;
+    let doc = r
+        .remote
+        .put_google_file(&r.root, "Plan", "application/vnd.google-apps.document")
+        .unwrap()
+        .id;
+    r.sync().await;
+    let text = |name: &str| String::from_utf8(r.fs.files()[&rp(name)].clone()).unwrap();
+    assert!(text("Plan.docx").contains("export of Plan as application/vnd.openxmlformats"));
+    assert!(!r.fs.files().contains_key(&rp("Plan.gdoc")));
+
+    let rename = Relocation {
+        name: Some("Notes".into()),
+        parent: None,
+    };
+    r.remote.relocate(&doc, &rename).await.unwrap();
+    r.sync().await;
+    assert!(
+        text("Notes.docx").contains("export of Notes"),
+        "exported again"
+    );
+
+    r.fs.write("Notes.docx", b"my edit");
+    let report = r.sync().await;
+    assert_eq!(report.plan.deletes(), 0, "{:#?}", report.plan);
+    let drive = r.remote.files();
+    let copy = drive
+        .iter()
+        .find(|f| f.name.starts_with("Notes (conflict") && f.name.ends_with(".docx"))
+        .expect("the edit is uploaded as a conflict copy");
+    assert_eq!(r.remote.content(&copy.id).unwrap(), b"my edit");
+    assert!(text("Notes.docx").contains("export of Notes"));
+    assert_eq!(
+        r.remote.get(&doc).await.unwrap().mime_type,
+        "application/vnd.google-apps.document",
+        "the Doc is never replaced"
+    );
+    assert!(r.engine.sync(&opts()).await.unwrap().plan.is_empty());
 }

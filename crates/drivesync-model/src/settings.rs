@@ -13,8 +13,9 @@ pub struct PairSettings {
     pub delete_limit_files: u64,
     /// ...and more than this share (percent) of the pair's files stops and asks first.
     pub delete_limit_percent: u8,
-    /// Also write Google Docs, Sheets and Slides as Office files (`.docx`, `.xlsx`, `.pptx`)
-    /// next to their link files. Read-only copies: local edits to them are not uploaded.
+    /// Write Google Docs, Sheets and Slides locally as Office files exported from Drive
+    /// (`.docx`, `.xlsx`, `.pptx`) instead of link files. The export follows the Doc; a local
+    /// edit of one is kept as a conflict copy uploaded next to the Doc (SEMANTICS.md).
     pub export_docs: bool,
     /// The pair is synced (a disabled pair keeps its state but is skipped).
     pub enabled: bool,

@@ -9,7 +9,7 @@ use std::ops::Bound;
 use drivesync_model::{BaseEntry, Kind, LocalEntry, LocalStamp, Md5, RelPath, RemoteEntry, Tree};
 
 use crate::moves::Work;
-use crate::names::{conflict_name, drive_name};
+use crate::names::{conflict_name, drive_name, is_export};
 use crate::ops::Op;
 
 /// The synced entry for `remote` with the local `stamp` and content `md5` (the content's MD5
@@ -26,6 +26,22 @@ pub fn base_of(remote: &RemoteEntry, stamp: LocalStamp, md5: Option<Md5>) -> Bas
         version: remote.version,
         local: stamp,
     }
+}
+
+/// The synced entry `b` after a move to `to`, recorded with Drive's metadata `remote` and
+/// the local `stamp`: its content MD5 stays, and so does the version of an Office export (its
+/// content is still the export of that version, so a newer Doc is exported again).
+pub fn moved_base(
+    b: &BaseEntry,
+    remote: &RemoteEntry,
+    to: &RelPath,
+    stamp: LocalStamp,
+) -> BaseEntry {
+    let mut e = base_of(remote, stamp, b.md5);
+    if exported(to, b) {
+        e.version = b.version;
+    }
+    e
 }
 
 /// How one side compares with the synced tree at a path.
@@ -45,12 +61,19 @@ fn same_stamp(kind: Kind, a: &LocalStamp, b: &LocalStamp) -> bool {
     }
 }
 
-fn local_side(b: Option<&BaseEntry>, l: Option<&LocalEntry>) -> Side {
+/// Whether the synced entry at `p` is a Google file exported to an Office file: its content
+/// is Drive's export, so it changes with Drive's version and local edits to it count.
+fn exported(p: &RelPath, b: &BaseEntry) -> bool {
+    b.kind == Kind::Link && is_export(p.name(), &b.mime_type)
+}
+
+fn local_side(p: &RelPath, b: Option<&BaseEntry>, l: Option<&LocalEntry>) -> Side {
     match (b, l) {
         (_, None) => Side::Gone,
         (None, Some(_)) => Side::Changed,
         (Some(b), Some(l)) => {
-            let same = l.kind == b.kind && (b.kind != Kind::File || l.md5 == b.md5);
+            let content = b.kind == Kind::File || exported(p, b);
+            let same = l.kind == b.kind && (!content || l.md5 == b.md5);
             if same {
                 Side::Same
             } else {
@@ -60,7 +83,7 @@ fn local_side(b: Option<&BaseEntry>, l: Option<&LocalEntry>) -> Side {
     }
 }
 
-fn remote_side(b: Option<&BaseEntry>, r: Option<&RemoteEntry>) -> Side {
+fn remote_side(p: &RelPath, b: Option<&BaseEntry>, r: Option<&RemoteEntry>) -> Side {
     match (b, r) {
         (_, None) => Side::Gone,
         (None, Some(_)) => Side::Changed,
@@ -68,7 +91,7 @@ fn remote_side(b: Option<&BaseEntry>, r: Option<&RemoteEntry>) -> Side {
             let same = r.kind == b.kind
                 && match b.kind {
                     Kind::Folder => true,
-                    Kind::Link => r.id == b.id,
+                    Kind::Link => r.id == b.id && (!exported(p, b) || r.version == b.version),
                     Kind::File => {
                         r.id == b.id
                             && r.md5 == b.md5
@@ -295,8 +318,19 @@ impl Work<'_> {
         let b = self.base.get(p);
         let l = self.local.get(p);
         let r = self.remote.get(p);
-        let (ls, rs) = (local_side(b, l), remote_side(b, r));
+        let (ls, rs) = (local_side(p, b, l), remote_side(p, b, r));
         match (b, ls, rs) {
+            (Some(b), Side::Changed, _)
+                if exported(p, b) && l.is_some_and(|l| l.kind != Kind::Folder) =>
+            {
+                // An edited export: the edit is kept as a regular file next to the Doc, which
+                // is exported again (Drive's Doc is never replaced by an Office file).
+                let mut edited = l.expect("changed").clone();
+                edited.kind = Kind::File;
+                let mut ops = self.keep_local_aside(p, &edited, taken);
+                ops.extend(r.map(|r| self.download_new(p, r, None)));
+                ops
+            }
             (Some(b), Side::Same, Side::Same) => {
                 let (l, r) = (l.expect("same"), r.expect("same"));
                 let changed = !same_stamp(b.kind, &b.local, &l.stamp)

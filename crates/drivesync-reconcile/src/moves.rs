@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use drivesync_model::{BaseEntry, DriveId, Kind, LocalEntry, RelPath, RemoteEntry, Tree};
 
-use crate::names::drive_name;
+use crate::names::{drive_name, is_export};
 use crate::ops::Op;
 use crate::PlanContext;
 
@@ -139,6 +139,13 @@ impl<'c> Work<'c> {
             let (Some(l), Some(r)) = (l_at, r_at) else {
                 continue;
             };
+            if b.kind == Kind::Link
+                && is_export(p.name(), &b.mime_type) != is_export(r.name(), &b.mime_type)
+            {
+                // The pair's Docs setting changed: a link file is not an export renamed, so
+                // the old one is trashed and the new one written.
+                continue;
+            }
             match (l == p, r == p) {
                 (true, true) => {}
                 (true, false) => {
@@ -194,7 +201,7 @@ impl<'c> Work<'c> {
     /// The synced entry at `to` takes Drive's metadata, as the executor records it.
     fn refresh_base(&mut self, to: &RelPath) {
         if let (Some(b), Some(r)) = (self.base.get(to), self.remote.get(to)) {
-            let fresh = crate::merge::base_of(r, b.local, b.md5);
+            let fresh = crate::merge::moved_base(b, r, to, b.local);
             self.base.insert(to.clone(), fresh);
         }
     }

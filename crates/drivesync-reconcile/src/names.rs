@@ -17,6 +17,9 @@ pub struct NameRules {
     pub windows: bool,
     /// The local file system ignores case, so `A` and `a` in one folder collide.
     pub case_insensitive: bool,
+    /// Google Docs, Sheets and Slides appear locally as Office files exported from Drive
+    /// (`.docx`, `.xlsx`, `.pptx`) instead of link files (the pair setting `export_docs`).
+    pub export_docs: bool,
 }
 
 impl NameRules {
@@ -26,6 +29,7 @@ impl NameRules {
         Self {
             windows: cfg!(windows),
             case_insensitive: cfg!(any(windows, target_os = "macos")),
+            export_docs: false,
         }
     }
 
@@ -60,6 +64,44 @@ pub fn link_extension(mime_type: &str) -> &'static str {
         Some("fusiontable") => ".gtable",
         _ => ".glink",
     }
+}
+
+/// The Office format a Google Workspace type is exported to when a pair exports Docs:
+/// the local extension and the export MIME type. `None` for types without one (drawings,
+/// forms...), which stay link files.
+pub fn office_export(mime_type: &str) -> Option<(&'static str, &'static str)> {
+    match mime_type.strip_prefix("application/vnd.google-apps.") {
+        Some("document") => Some((
+            ".docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        )),
+        Some("spreadsheet") => Some((
+            ".xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )),
+        Some("presentation") => Some((
+            ".pptx",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        )),
+        _ => None,
+    }
+}
+
+/// The extension a Google Workspace file or shortcut of this MIME type gets locally under
+/// `rules`: its Office extension when Docs are exported, its link extension otherwise.
+pub fn google_suffix(mime_type: &str, rules: &NameRules) -> &'static str {
+    match office_export(mime_type) {
+        Some((ext, _)) if rules.export_docs => ext,
+        _ => link_extension(mime_type),
+    }
+}
+
+/// Whether the local file at `path`, standing for a Google file of `mime_type`, is an Office
+/// export (its content comes from Drive's export) rather than a link file. Decided by the
+/// name, which always ends with the suffix drivesync gave it, so a synced export is
+/// recognized after the pair's setting changed.
+pub fn is_export(name: &str, mime_type: &str) -> bool {
+    office_export(mime_type).is_some_and(|(ext, _)| name.ends_with(ext))
 }
 
 /// Every link-file extension drivesync writes; a new local file with one of them is not
@@ -137,7 +179,7 @@ pub fn local_name(drive_name: &str, link_mime: Option<&str>, rules: &NameRules) 
         name = name.chars().map(fullwidth).collect();
     }
     if let Some(mime) = link_mime {
-        name.push_str(link_extension(mime));
+        name.push_str(google_suffix(mime, rules));
     }
     if rules.windows {
         while name.ends_with('.') || name.ends_with(' ') {
@@ -172,7 +214,7 @@ pub fn drive_name(name: &str, previous: Option<(&str, Option<&str>)>, rules: &Na
             return prev.to_owned();
         }
         if let Some(mime) = link_mime {
-            if let Some(stem) = name.strip_suffix(link_extension(mime)) {
+            if let Some(stem) = name.strip_suffix(google_suffix(mime, rules)) {
                 return stem.to_owned();
             }
         }
@@ -205,10 +247,12 @@ mod tests {
     const UNIX: NameRules = NameRules {
         windows: false,
         case_insensitive: false,
+        export_docs: false,
     };
     const WIN: NameRules = NameRules {
         windows: true,
         case_insensitive: true,
+        export_docs: false,
     };
 
     #[test]

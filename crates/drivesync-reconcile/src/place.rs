@@ -267,8 +267,8 @@ mod tests {
             file("2", "root", "read.me", Kind::File),
         ];
         let ci = NameRules {
-            windows: false,
             case_insensitive: true,
+            ..NameRules::default()
         };
         let p = place(&DriveId::new("root"), files.clone(), &Tree::new(), &ci);
         assert_eq!(p.tree.len(), 2);

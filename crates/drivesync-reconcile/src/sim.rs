@@ -64,6 +64,16 @@ pub fn link_md5(id: &DriveId) -> Md5 {
     Md5(m)
 }
 
+/// The MD5 the simulated Office export of version `version` of Google file `id` has.
+pub fn export_md5(id: &DriveId, version: u64) -> Md5 {
+    let mut m = link_md5(id);
+    m.0[15] ^= 0x55;
+    for (i, b) in version.to_le_bytes().iter().enumerate() {
+        m.0[i] ^= b;
+    }
+    m
+}
+
 impl World {
     /// A fresh number.
     pub fn tick(&mut self) -> u64 {
@@ -296,7 +306,11 @@ impl World {
                 expect,
             } => {
                 self.check_local(path, *expect)?;
-                let md5 = link_md5(&remote.id);
+                let md5 = if crate::is_export(path.name(), &remote.mime_type) {
+                    export_md5(&remote.id, remote.version)
+                } else {
+                    link_md5(&remote.id)
+                };
                 let stamp = self.local_put(path, Kind::Link, Some(md5));
                 self.base
                     .insert(path.clone(), base_of(remote, stamp, Some(md5)));
@@ -517,6 +531,18 @@ impl World {
         e.mime_type = "application/vnd.google-apps.document".into();
         self.remote.insert(e.id.clone(), e);
         true
+    }
+
+    /// Edits the Google Doc with Drive id `id` (its version moves on).
+    pub fn remote_edit_doc(&mut self, id: &DriveId) -> bool {
+        let v = self.tick();
+        match self.remote.get_mut(id) {
+            Some(e) if e.kind == Kind::Link => {
+                e.version = v;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Creates a Drive folder.

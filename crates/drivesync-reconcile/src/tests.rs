@@ -26,9 +26,14 @@ fn ctx() -> PlanContext {
 
 /// Plans and applies once; checks convergence, no loss, idempotence. Returns the plan.
 fn sync(w: &mut World) -> Plan {
+    sync_with(w, &ctx())
+}
+
+/// [`sync`] with another planning context.
+fn sync_with(w: &mut World, ctx: &PlanContext) -> Plan {
     let before = w.all_content();
-    let remote = w.remote_tree(&ctx().rules);
-    let plan = plan(&w.base, &w.local, &remote, &ctx());
+    let remote = w.remote_tree(&ctx.rules);
+    let plan = plan(&w.base, &w.local, &remote, ctx);
     let failures = w.apply_plan(&plan);
     assert!(
         failures.is_empty(),
@@ -36,14 +41,14 @@ fn sync(w: &mut World) -> Plan {
     );
     assert_eq!(
         w.local_view(),
-        w.remote_view(&ctx().rules),
+        w.remote_view(&ctx.rules),
         "sides differ after {plan:#?}"
     );
     let after = w.all_content();
     for m in before {
         assert!(after.contains(&m), "content {m} lost by {plan:#?}");
     }
-    let again = crate::plan(&w.base, &w.local, &w.remote_tree(&ctx().rules), &ctx());
+    let again = crate::plan(&w.base, &w.local, &w.remote_tree(&ctx.rules), ctx);
     assert!(
         again.is_empty(),
         "not idempotent: {again:#?}\nafter {plan:#?}"
@@ -327,6 +332,46 @@ fn google_docs_become_link_files_that_are_never_uploaded() {
         matches!(&plan.ops[..], [Op::MoveRemote { name, .. }] if name == "Renamed"),
         "{plan:#?}"
     );
+}
+
+#[test]
+fn exported_docs_follow_the_doc_and_keep_local_edits_as_conflict_copies() {
+    let export = PlanContext {
+        rules: NameRules {
+            export_docs: true,
+            ..NameRules::default()
+        },
+        ..ctx()
+    };
+    let mut w = synced();
+    w.remote_doc(&p("dir"), "Plan");
+    let plan = sync_with(&mut w, &export);
+    assert_eq!(count(&plan, |op| matches!(op, Op::WriteLink { .. })), 1);
+    let doc = p("dir/Plan.docx");
+    let id = w.base[&doc].id.clone();
+    assert_eq!(
+        w.local[&doc].md5,
+        Some(crate::sim::export_md5(&id, w.remote[&id].version))
+    );
+    // Drive's Doc changes: exported again.
+    w.remote_edit_doc(&id);
+    let plan = sync_with(&mut w, &export);
+    assert!(
+        matches!(&plan.ops[..], [Op::WriteLink { path, expect: Some(_), .. }] if *path == doc),
+        "{plan:#?}"
+    );
+    // A local edit is kept as a conflict copy uploaded next to the Doc, never over it.
+    w.local_write(&doc, c(50));
+    let plan = sync_with(&mut w, &export);
+    assert_eq!(count(&plan, |op| matches!(op, Op::TrashRemote { .. })), 0);
+    assert_eq!(uploads(&plan), 1, "{plan:#?}");
+    assert!(w.remote.values().any(|r| r.md5 == Some(c(50))));
+    assert_eq!(w.remote[&id].kind, Kind::Link, "the Doc stays a Doc");
+    // Turning export off: the export goes to the trash, the link file comes back.
+    let plan = sync(&mut w);
+    assert!(w.local.contains_key(&p("dir/Plan.gdoc")), "{plan:#?}");
+    assert!(!w.local.contains_key(&doc));
+    assert_eq!(count(&plan, |op| matches!(op, Op::TrashRemote { .. })), 0);
 }
 
 fn plan_of(w: &World, remote: &drivesync_model::Tree<drivesync_model::RemoteEntry>) -> Plan {

@@ -135,6 +135,23 @@ impl Drivesync {
         db.pairs()?.iter().map(|p| self.info(&db, p)).collect()
     }
 
+    /// Changes the settings of a pair (by name or id) with `change`; they apply from its
+    /// next sync. Returns the new settings.
+    pub fn pair_configure(
+        &self,
+        which: &str,
+        change: impl FnOnce(&mut PairSettings),
+    ) -> Result<PairSettings, Error> {
+        let db = self.state()?;
+        let pair = db
+            .find_pair(which)?
+            .ok_or_else(|| Error::NoSuchPair(which.to_owned()))?;
+        let mut settings = pair.settings.clone();
+        change(&mut settings);
+        db.set_settings(pair.id, &settings)?;
+        Ok(settings)
+    }
+
     /// Forgets a pair (by name or id) and its sync state. Never deletes files.
     pub fn pair_remove(&self, which: &str) -> Result<PairInfo, Error> {
         let db = self.state()?;
