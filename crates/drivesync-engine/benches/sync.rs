@@ -336,7 +336,7 @@ async fn main() {
         Some(_) => vec![arg("--latency-ms", 0)],
         None => vec![0, 40],
     };
-    for latency in latencies {
+    for latency in latencies.into_iter().filter(|_| files > 0) {
         p1_p2_p8(files, folders, latency).await;
     }
     if noop > 0 {

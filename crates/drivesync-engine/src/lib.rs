@@ -4,25 +4,31 @@
 //! tree in `drivesync-state` after every op, so a crash loses at most the ops in flight.
 //! Errors on one file are logged and the rest goes on. Time is passed in ([`SyncOptions::now`]).
 
+mod blocker;
 mod events;
 mod exec;
+pub mod live;
+
+pub use live::Scope;
 mod observe;
 mod report;
 mod sessions;
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use drivesync_drive::{DriveError, RemoteStore};
-use drivesync_localfs::{scan, FsError, LocalFs, ScanOptions};
-use drivesync_model::{BaseEntry, Kind, RelPath, Tree};
+use drivesync_localfs::{rescan, scan, FsError, LocalFs, Scan, ScanOptions};
+use drivesync_model::{BaseEntry, Kind, LocalEntry, RelPath, Tree};
 use drivesync_reconcile::{
     check_deletes, plan, DeleteGuard, IgnoreRules, NameRules, Op, Plan, PlanContext, IGNORE_FILE,
 };
 use drivesync_state::{ActivityKind, BaseChange, NewActivity, Pair, StateDb, StateError};
 use futures_util::stream::{self, StreamExt};
 
+pub use blocker::Blocker;
 pub use events::{op_name, Event, Events};
 pub use exec::link_content;
 pub use observe::entry_of;
@@ -70,6 +76,18 @@ pub struct SyncOptions {
     pub host: String,
 }
 
+/// What an engine keeps between its syncs, so a live loop does not reload and rescan
+/// everything each time.
+#[derive(Default)]
+struct Cache {
+    /// The synced tree as committed.
+    base: Option<Tree<BaseEntry>>,
+    /// The local tree of the last scan.
+    local: Option<Tree<LocalEntry>>,
+    /// Local paths changed by this engine since that scan.
+    dirty: BTreeSet<RelPath>,
+}
+
 /// Syncs one pair.
 pub struct Engine {
     remote: Arc<dyn RemoteStore>,
@@ -78,6 +96,7 @@ pub struct Engine {
     pair: Pair,
     rules: NameRules,
     events: Events,
+    cache: Mutex<Cache>,
 }
 
 impl Engine {
@@ -99,6 +118,7 @@ impl Engine {
             pair,
             rules,
             events: Events::none(),
+            cache: Mutex::new(Cache::default()),
         }
     }
 
@@ -149,6 +169,11 @@ impl Engine {
         rules
     }
 
+    /// Writes an entry about the pair as a whole (paused, resumed...) to the activity log.
+    pub fn note(&self, kind: ActivityKind, message: String, at: DateTime<Utc>) {
+        self.log(None, kind, message, at);
+    }
+
     fn log(&self, path: Option<&RelPath>, kind: ActivityKind, message: String, at: DateTime<Utc>) {
         let a = NewActivity {
             at,
@@ -161,11 +186,31 @@ impl Engine {
         }
     }
 
-    /// Runs one sync (or, with `dry_run`, only plans it). See the crate docs.
+    /// Runs one sync (or, with `dry_run`, only plans it), scanning the whole pair. See the
+    /// crate docs.
     pub async fn sync(&self, opts: &SyncOptions) -> Result<SyncReport, EngineError> {
+        self.sync_scoped(opts, &Scope::Full).await
+    }
+
+    /// Runs one sync that re-reads locally only what `scope` says (the live loop passes the
+    /// paths its watcher reported). A narrowed scope needs the local tree of an earlier sync
+    /// of this engine; without one (first sync, or after a failed one) the pair is scanned
+    /// whole. Paths this engine changed locally are always re-read, and a changed
+    /// `.drivesyncignore` means a full scan.
+    pub async fn sync_scoped(
+        &self,
+        opts: &SyncOptions,
+        scope: &Scope,
+    ) -> Result<SyncReport, EngineError> {
         let pair = self.pair.id;
         let started = std::time::Instant::now();
-        let base = self.db.base(pair)?;
+        // Taken out: a sync that fails half-way leaves nothing cached, so the next one
+        // reloads from the database and scans everything.
+        let cached = std::mem::take(&mut *self.cache.lock().unwrap_or_else(|e| e.into_inner()));
+        let base = match cached.base {
+            Some(b) => b,
+            None => self.db.base(pair)?,
+        };
         tracing::debug!(took = ?started.elapsed(), entries = base.len(), "synced tree loaded");
         let cursor = self.db.cursor(pair)?;
         let ignore = self.ignore_rules(opts.now).await;
@@ -174,7 +219,17 @@ impl Engine {
             ignore: &is_ignored,
             hash_concurrency: 4,
         };
-        let scanned = scan(self.fs.as_ref(), &base, &scan_opts).await?;
+        let ignore_file = RelPath::new(IGNORE_FILE).expect("a plain name");
+        let scanned = match (scope, cached.local) {
+            (Scope::Touched(paths), Some(mut tree)) if !paths.contains(&ignore_file) => {
+                let mut touched = cached.dirty.clone();
+                touched.extend(paths.iter().cloned());
+                let found =
+                    rescan(self.fs.as_ref(), &base, &mut tree, &touched, &scan_opts).await?;
+                Scan { tree, ..found }
+            }
+            _ => scan(self.fs.as_ref(), &base, &scan_opts).await?,
+        };
         tracing::debug!(took = ?started.elapsed(), "local scan done");
         if !opts.dry_run {
             for partial in &scanned.partials {
@@ -192,28 +247,36 @@ impl Engine {
         )
         .await?;
         tracing::debug!(took = ?started.elapsed(), "Drive observed");
-        let kept = |t: &Tree<BaseEntry>| -> Tree<BaseEntry> {
-            t.iter()
+        let quiet = observed.unchanged && same_as_synced(&scanned.tree, &base);
+        let (plan, base_view, remote_view) = if quiet {
+            (
+                Plan::default(),
+                Cow::Borrowed(&base),
+                Cow::Borrowed(&observed.placed.tree),
+            )
+        } else {
+            let base_view: Tree<BaseEntry> = base
+                .iter()
                 .filter(|(p, b)| !ignore.is_ignored(p, b.kind == Kind::Folder))
                 .map(|(p, b)| (p.clone(), b.clone()))
-                .collect()
+                .collect();
+            let remote_view: Tree<_> = observed
+                .placed
+                .tree
+                .iter()
+                .filter(|(p, r)| !ignore.is_ignored(p, r.kind == Kind::Folder))
+                .map(|(p, r)| (p.clone(), r.clone()))
+                .collect();
+            let ctx = PlanContext {
+                host: opts.host.clone(),
+                now: opts.now,
+                rules: self.rules,
+            };
+            tracing::debug!(took = ?started.elapsed(), "ignore rules applied");
+            let plan = plan(&base_view, &scanned.tree, &remote_view, &ctx);
+            (plan, Cow::Owned(base_view), Cow::Owned(remote_view))
         };
-        let base_view = kept(&base);
-        let remote_view: Tree<_> = observed
-            .placed
-            .tree
-            .iter()
-            .filter(|(p, r)| !ignore.is_ignored(p, r.kind == Kind::Folder))
-            .map(|(p, r)| (p.clone(), r.clone()))
-            .collect();
-        let ctx = PlanContext {
-            host: opts.host.clone(),
-            now: opts.now,
-            rules: self.rules,
-        };
-        tracing::debug!(took = ?started.elapsed(), "ignore rules applied");
-        let plan = plan(&base_view, &scanned.tree, &remote_view, &ctx);
-        tracing::debug!(took = ?started.elapsed(), ops = plan.ops.len(), "planned");
+        tracing::debug!(took = ?started.elapsed(), ops = plan.ops.len(), quiet, "planned");
         let mut report = SyncReport::new(plan.clone());
         report.issues = scanned
             .issues
@@ -225,6 +288,11 @@ impl Engine {
             check_deletes(&plan, &base_view, &self.pair.settings)?;
         }
         if opts.dry_run {
+            *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Cache {
+                base: Some(base),
+                local: Some(scanned.tree),
+                dirty: cached.dirty,
+            };
             return Ok(report);
         }
         for issue in &scanned.issues {
@@ -235,12 +303,19 @@ impl Engine {
                 opts.now,
             );
         }
-        self.run_plan(&plan, &base, &remote_view, opts, &mut report)
+        let synced = self
+            .run_plan(&plan, &base, &remote_view, opts, &mut report)
             .await?;
+        let dirty = plan.ops.iter().flat_map(Op::local_paths).collect();
         if report.errors.is_empty() {
             self.db.set_cursor(pair, &observed.cursor)?;
         }
         self.db.set_last_sync(pair, opts.now)?;
+        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Cache {
+            base: Some(synced),
+            local: Some(scanned.tree),
+            dirty,
+        };
         Ok(report)
     }
 
@@ -251,7 +326,7 @@ impl Engine {
         remote: &Tree<drivesync_model::RemoteEntry>,
         opts: &SyncOptions,
         report: &mut SyncReport,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Tree<BaseEntry>, EngineError> {
         let bytes: u64 = plan
             .ops
             .iter()
@@ -307,7 +382,7 @@ impl Engine {
                 self.finish(op, result?, opts, report);
             }
         }
-        Ok(())
+        Ok(exec.base.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Fetches the ids of every create in `plan` in batches of 1,000 and stores them before
@@ -398,6 +473,20 @@ impl Engine {
             }
         }
     }
+}
+
+/// Whether the scanned local tree is exactly the synced tree (same entries, kinds, stamps and
+/// contents): with Drive unchanged too, there is nothing to plan.
+fn same_as_synced(local: &Tree<LocalEntry>, base: &Tree<BaseEntry>) -> bool {
+    local.len() == base.len()
+        && local.iter().zip(base.iter()).all(|((lp, l), (bp, b))| {
+            lp == bp
+                && l.kind == b.kind
+                && match b.kind {
+                    Kind::Folder => l.stamp.file_id == b.local.file_id,
+                    _ => l.stamp == b.local && l.md5 == b.md5,
+                }
+        })
 }
 
 /// Applies `c` to an in-memory synced tree the way [`StateDb::apply`] does.

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use drivesync_drive::{File, RemoteStore, FOLDER_MIME, GOOGLE_APPS_PREFIX};
 use drivesync_model::{BaseEntry, Cursor, DriveId, Kind, RemoteEntry, Tree};
-use drivesync_reconcile::{place, NameRules, Placed};
+use drivesync_reconcile::{google_suffix, place, NameRules, Placed};
 
 use crate::EngineError;
 
@@ -37,26 +37,48 @@ pub struct Observed {
     pub placed: Placed,
     /// The cursor to store once the plan made from it has fully run.
     pub cursor: Cursor,
+    /// Nothing in the pair changed on Drive since the synced tree was recorded: `placed` is
+    /// the synced tree itself (no name mappings are listed).
+    pub unchanged: bool,
+}
+
+/// A synced entry as the Drive entry it was at the last sync.
+fn remote_of(b: &BaseEntry) -> RemoteEntry {
+    RemoteEntry {
+        id: b.id.clone(),
+        parent: b.parent.clone(),
+        name: b.remote_name.clone(),
+        kind: b.kind,
+        mime_type: b.mime_type.clone(),
+        md5: b.md5.filter(|_| b.kind == Kind::File),
+        size: b.size,
+        version: b.version,
+        modified: None,
+    }
 }
 
 /// The synced tree as Drive entries (what Drive had at the last sync).
 fn from_base(base: &Tree<BaseEntry>) -> HashMap<DriveId, RemoteEntry> {
     base.values()
-        .map(|b| {
-            let e = RemoteEntry {
-                id: b.id.clone(),
-                parent: b.parent.clone(),
-                name: b.remote_name.clone(),
-                kind: b.kind,
-                mime_type: b.mime_type.clone(),
-                md5: b.md5.filter(|_| b.kind == Kind::File),
-                size: b.size,
-                version: b.version,
-                modified: None,
-            };
-            (e.id.clone(), e)
-        })
+        .map(|b| (b.id.clone(), remote_of(b)))
         .collect()
+}
+
+/// Whether Drive's entry `e` is exactly what the synced entry `b` recorded.
+fn is_synced_state(e: &RemoteEntry, b: &BaseEntry) -> bool {
+    e.parent == b.parent
+        && e.name == b.remote_name
+        && e.kind == b.kind
+        && e.version == b.version
+        && (e.kind != Kind::File || e.md5 == b.md5)
+}
+
+/// Whether placing the synced tree again would put every entry where it is: true unless a
+/// Google file's local suffix changed with the pair's Docs setting.
+fn places_as_recorded(base: &Tree<BaseEntry>, rules: &NameRules) -> bool {
+    base.iter().all(|(p, b)| {
+        b.kind != Kind::Link || p.name().ends_with(google_suffix(&b.mime_type, rules))
+    })
 }
 
 /// Reads Drive's side of the pair rooted at `root`.
@@ -86,6 +108,43 @@ pub async fn observe(
         Some(c) => {
             let token = drivesync_drive::ChangeToken::new(c.0.clone());
             let changes = remote.list_changes(&token).await?;
+            let cursor = Cursor(changes.new_start_page_token.as_str().to_owned());
+            let known: HashMap<&DriveId, &BaseEntry> = base.values().map(|b| (&b.id, b)).collect();
+            // A change concerns the pair when it is about a synced entry (unless it is the
+            // state already synced: drivesync's own writes come back through the feed) or
+            // lands in a synced folder (a folder moving in brings its content along).
+            let concerns_pair = |ch: &drivesync_drive::Change| {
+                let id = ch.file_id.as_ref().or(ch.file.as_ref().map(|f| &f.id));
+                let synced = id.and_then(|id| known.get(id));
+                let as_synced = synced.is_some_and(|b| {
+                    let live = ch.file.as_ref().filter(|f| !ch.removed && !f.trashed);
+                    live.and_then(entry_of)
+                        .is_some_and(|e| is_synced_state(&e, b))
+                });
+                if as_synced {
+                    return false;
+                }
+                synced.is_some()
+                    || id.is_some_and(|id| id == root)
+                    || ch.file.as_ref().is_some_and(|f| {
+                        f.parents.iter().any(|p| p == root || known.contains_key(p))
+                    })
+            };
+            if !changes.changes.iter().any(concerns_pair) && places_as_recorded(base, rules) {
+                let tree = base
+                    .iter()
+                    .map(|(p, b)| (p.clone(), remote_of(b)))
+                    .collect();
+                let placed = Placed {
+                    tree,
+                    mappings: Vec::new(),
+                };
+                return Ok(Observed {
+                    placed,
+                    cursor,
+                    unchanged: true,
+                });
+            }
             let mut files = from_base(base);
             let known: HashSet<DriveId> = files.keys().cloned().collect();
             let mut new_folders = Vec::new();
@@ -117,19 +176,31 @@ pub async fn observe(
             // elsewhere in Drive): list what is below it if it is inside the pair.
             let inside = place(root, files.values().cloned(), base, rules);
             let placed_ids: HashSet<&DriveId> = inside.tree.values().map(|e| &e.id).collect();
-            for folder in new_folders.iter().filter(|id| placed_ids.contains(id)) {
+            let moved_in: Vec<&DriveId> = new_folders
+                .iter()
+                .filter(|id| placed_ids.contains(id))
+                .collect();
+            if moved_in.is_empty() {
+                return Ok(Observed {
+                    placed: inside,
+                    cursor,
+                    unchanged: false,
+                });
+            }
+            for folder in moved_in {
                 for f in remote.list_tree(folder).await? {
                     if let Some(e) = entry_of(&f) {
                         files.entry(e.id.clone()).or_insert(e);
                     }
                 }
             }
-            (
-                files,
-                Cursor(changes.new_start_page_token.as_str().to_owned()),
-            )
+            (files, cursor)
         }
     };
     let placed = place(root, files.into_values(), base, rules);
-    Ok(Observed { placed, cursor })
+    Ok(Observed {
+        placed,
+        cursor,
+        unchanged: false,
+    })
 }

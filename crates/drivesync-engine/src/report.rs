@@ -7,6 +7,8 @@ use drivesync_reconcile::{NameMapping, Op, Plan};
 use drivesync_state::StateError;
 use serde::Serialize;
 
+use crate::Blocker;
+
 /// One op that failed. The rest of the sync went on; the op is planned again next time.
 #[derive(Debug, Clone, Serialize, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -15,8 +17,9 @@ pub struct OpError {
     pub path: RelPath,
     /// What happened and what to do, for the user.
     pub message: String,
-    /// Drive wants a new sign-in.
-    pub needs_sign_in: bool,
+    /// A cause outside drivesync behind the error (sign-in needed, disk or Drive full): the
+    /// live loop pauses the pair until it is gone.
+    pub blocker: Option<Blocker>,
     /// The state database failed (not a problem of this file).
     #[serde(skip)]
     pub state: Option<String>,
@@ -28,7 +31,7 @@ impl OpError {
         Self {
             path: path.clone(),
             message: message.into(),
-            needs_sign_in: false,
+            blocker: None,
             state: None,
         }
     }
@@ -36,13 +39,15 @@ impl OpError {
     /// A Drive error on `path`.
     pub fn drive(path: &RelPath, e: DriveError) -> Self {
         let mut out = Self::new(path, e.to_string());
-        out.needs_sign_in = e.needs_sign_in();
+        out.blocker = Blocker::of_drive(&e);
         out
     }
 
     /// A local file system error on `path`.
     pub fn fs(path: &RelPath, e: FsError) -> Self {
-        Self::new(path, e.to_string())
+        let mut out = Self::new(path, e.to_string());
+        out.blocker = Blocker::of_fs(&e);
+        out
     }
 }
 

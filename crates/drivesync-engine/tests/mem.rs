@@ -341,3 +341,71 @@ async fn exported_docs_follow_the_doc_and_local_edits_become_conflict_copies() {
     );
     assert!(r.engine.sync(&opts()).await.unwrap().plan.is_empty());
 }
+
+#[tokio::test]
+async fn a_quiet_sync_ignores_drive_changes_outside_the_pair_but_sees_a_changed_docs_setting() {
+    let r = rig().await;
+    r.remote
+        .put_google_file(&r.root, "Plan", "application/vnd.google-apps.document")
+        .unwrap();
+    r.fs.write("a.txt", b"a");
+    r.sync().await;
+    assert!(r.fs.files().contains_key(&rp("Plan.gdoc")));
+
+    // Another device works elsewhere in Drive: nothing to do, one call.
+    r.device_write(&DriveId::new("root"), "elsewhere.txt", b"x")
+        .await;
+    let calls = r.remote.calls();
+    assert!(r.sync().await.plan.is_empty());
+    assert_eq!(r.remote.calls() - calls, 1, "only changes.list");
+
+    // The pair now exports Docs; Drive did not change, the local names must.
+    let mut settings = r.engine.pair().settings.clone();
+    settings.export_docs = true;
+    r.db.set_settings(r.engine.pair().id, &settings).unwrap();
+    let pair = r.db.pair(r.engine.pair().id).unwrap().unwrap();
+    let engine = Engine::new(r.remote.clone(), Arc::new(r.fs.clone()), r.db.clone(), pair)
+        .with_name_rules(NameRules::default());
+    let report = engine.sync(&opts()).await.unwrap();
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let files = r.fs.files();
+    assert!(files.contains_key(&rp("Plan.docx")), "{files:?}");
+    assert!(!files.contains_key(&rp("Plan.gdoc")));
+}
+
+#[tokio::test]
+async fn a_narrowed_sync_rereads_only_the_touched_paths_and_what_it_wrote_itself() {
+    use drivesync_engine::Scope;
+    let r = rig().await;
+    r.fs.write("a.txt", b"a1");
+    r.fs.write("b.txt", b"b1");
+    r.device_write(&r.root.clone(), "down.txt", b"d1").await;
+    r.sync().await;
+    let scoped = |ps: &[&str]| Scope::Touched(ps.iter().map(|p| rp(p)).collect());
+
+    // b changes but only a is reported: a narrowed sync does not see b.
+    r.fs.write("a.txt", b"a2");
+    r.fs.write("b.txt", b"b2");
+    let report = r
+        .engine
+        .sync_scoped(&opts(), &scoped(&["a.txt"]))
+        .await
+        .unwrap();
+    assert_eq!(report.plan.ops.len(), 1, "{:#?}", report.plan);
+    assert_eq!(r.remote.content(&r.id_of("a.txt").await).unwrap(), b"a2");
+    assert_eq!(r.remote.content(&r.id_of("b.txt").await).unwrap(), b"b1");
+
+    // The file it downloaded is re-read next time without being reported.
+    r.device_update(&r.id_of("down.txt").await, b"d2").await;
+    r.engine.sync_scoped(&opts(), &scoped(&[])).await.unwrap();
+    r.fs.write("down.txt", b"d3 local");
+    r.engine.sync_scoped(&opts(), &scoped(&[])).await.unwrap();
+    assert_eq!(
+        r.remote.content(&r.id_of("down.txt").await).unwrap(),
+        b"d3 local"
+    );
+
+    // A full sync finds b.
+    r.sync().await;
+    r.assert_identical().await;
+}

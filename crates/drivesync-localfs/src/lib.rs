@@ -8,14 +8,18 @@
 //!   `.drivesync-trash` fallback).
 //! * Feature `fake`: [`MemFs`], in memory and deterministic, with helpers that act as a user
 //!   would.
-//! * [`scan()`]: the local tree of a pair, reading only what changed since the synced tree.
+//! * [`scan()`]: the local tree of a pair, reading only what changed since the synced tree;
+//!   [`rescan()`]: the same, narrowed to the paths a [`Watcher`] reported.
+//! * [`Watcher`]: debounced file system events of a pair, as batches of touched paths.
 
 mod api;
 mod error;
 #[cfg(feature = "fake")]
 mod mem;
+mod rescan;
 mod scan;
 mod std_fs;
+mod watch;
 
 pub use api::{
     Expect, FsKind, Hashed, Listing, LocalFs, Meta, Skipped, Staged, Trashed, UploadFile,
@@ -24,7 +28,9 @@ pub use api::{
 pub use error::FsError;
 #[cfg(feature = "fake")]
 pub use mem::{AsRel, MemFs};
+pub use rescan::rescan;
 pub use scan::{is_internal, scan, IssueKind, Scan, ScanIssue, ScanOptions};
 pub use std_fs::StdFs;
+pub use watch::{WatchError, WatchEvent, Watcher};
 
 pub use drivesync_model::{LocalStamp, Md5, RelPath};

@@ -80,99 +80,168 @@ pub async fn scan(
     base: &Tree<BaseEntry>,
     opts: &ScanOptions<'_>,
 ) -> Result<Scan, FsError> {
-    let root = RelPath::root();
-    match fs.stat(&root).await? {
-        Some(m) if m.kind == FsKind::Folder => {}
-        _ => {
-            return Err(FsError::RootMissing {
-                root: fs.root().to_path_buf(),
-            })
+    check_root(fs).await?;
+    let mut walker = Walker::new(fs, base, opts);
+    walker.walk(RelPath::root()).await?;
+    Ok(walker.finish().await)
+}
+
+/// [`FsError::RootMissing`] unless the pair root is a folder.
+pub(crate) async fn check_root(fs: &dyn LocalFs) -> Result<(), FsError> {
+    match fs.stat(&RelPath::root()).await? {
+        Some(m) if m.kind == FsKind::Folder => Ok(()),
+        _ => Err(FsError::RootMissing {
+            root: fs.root().to_path_buf(),
+        }),
+    }
+}
+
+/// The scanner's machinery, shared by [`scan`] (from the root) and [`crate::rescan()`] (from
+/// the touched paths): what to do with each listed entry, walking folders, then hashing.
+pub(crate) struct Walker<'a> {
+    fs: &'a dyn LocalFs,
+    base: &'a Tree<BaseEntry>,
+    opts: &'a ScanOptions<'a>,
+    /// What was found so far (files to hash are not in `out.tree` yet).
+    pub(crate) out: Scan,
+    to_hash: Vec<(RelPath, Meta)>,
+    folders: Vec<RelPath>,
+}
+
+impl<'a> Walker<'a> {
+    pub(crate) fn new(
+        fs: &'a dyn LocalFs,
+        base: &'a Tree<BaseEntry>,
+        opts: &'a ScanOptions<'a>,
+    ) -> Self {
+        Self {
+            fs,
+            base,
+            opts,
+            out: Scan::default(),
+            to_hash: Vec::new(),
+            folders: Vec::new(),
         }
     }
-    let mut out = Scan::default();
-    let mut to_hash: Vec<(RelPath, Meta)> = Vec::new();
-    let mut folders = vec![root];
-    while let Some(dir) = folders.pop() {
-        let listing = match fs.list_dir(&dir).await {
-            Ok(l) => l,
-            Err(e) if dir.is_root() => return Err(e),
-            Err(e) => {
-                let kind = if e.is_not_found() || matches!(e, FsError::NotAFolder { .. }) {
-                    IssueKind::ChangedWhileHashing
-                } else {
-                    IssueKind::Unreadable(e.to_string())
-                };
-                tracing::warn!(%dir, error = %e, "cannot list folder; keeping its synced view");
-                keep_base_under(&mut out, base, &dir);
-                out.issues.push(ScanIssue { path: dir, kind });
-                continue;
-            }
-        };
-        for s in listing.skipped {
-            out.issues.push(ScanIssue {
-                path: dir.clone(),
-                kind: IssueKind::BadName(format!("{:?}: {}", s.name, s.reason)),
-            });
-        }
-        for (name, meta) in listing.entries {
-            if is_internal(&dir, &name) {
-                if name.starts_with(PARTIAL_PREFIX) && meta.kind == FsKind::File {
-                    if let Ok(p) = dir.join(&name) {
-                        out.partials.push(p);
-                    }
-                }
-                continue;
-            }
-            let path = match dir.join(&name) {
-                Ok(p) => p,
+
+    /// Lists `start` and every folder found under it, recursively (see
+    /// [`Walker::walk_queued`]).
+    pub(crate) async fn walk(&mut self, start: RelPath) -> Result<(), FsError> {
+        self.folders.push(start);
+        self.walk_queued().await
+    }
+
+    /// Lists every folder queued by [`Walker::entry`] and every folder found under them,
+    /// recursively. Only a failure to list the root is an error; any other folder that
+    /// cannot be listed keeps its synced view and becomes an issue.
+    pub(crate) async fn walk_queued(&mut self) -> Result<(), FsError> {
+        while let Some(dir) = self.folders.pop() {
+            let listing = match self.fs.list_dir(&dir).await {
+                Ok(l) => l,
+                Err(e) if dir.is_root() => return Err(e),
                 Err(e) => {
-                    out.issues.push(ScanIssue {
-                        path: dir.clone(),
-                        kind: IssueKind::BadName(e.to_string()),
-                    });
+                    let kind = if e.is_not_found() || matches!(e, FsError::NotAFolder { .. }) {
+                        IssueKind::ChangedWhileHashing
+                    } else {
+                        IssueKind::Unreadable(e.to_string())
+                    };
+                    tracing::warn!(%dir, error = %e, "cannot list folder; keeping its synced view");
+                    keep_base_under(&mut self.out, self.base, &dir);
+                    self.out.issues.push(ScanIssue { path: dir, kind });
                     continue;
                 }
             };
-            if (opts.ignore)(&path, meta.kind == FsKind::Folder) {
-                continue;
+            for s in listing.skipped {
+                self.out.issues.push(ScanIssue {
+                    path: dir.clone(),
+                    kind: IssueKind::BadName(format!("{:?}: {}", s.name, s.reason)),
+                });
             }
-            match meta.kind {
-                FsKind::Symlink => out.issues.push(ScanIssue {
-                    path,
-                    kind: IssueKind::Symlink,
-                }),
-                FsKind::Other => out.issues.push(ScanIssue {
-                    path,
-                    kind: IssueKind::Special,
-                }),
-                FsKind::Folder => {
-                    let entry = LocalEntry {
-                        kind: Kind::Folder,
-                        md5: None,
-                        stamp: meta.stamp,
-                    };
-                    out.tree.insert(path.clone(), entry);
-                    folders.push(path);
-                }
-                FsKind::File => match base.get(&path) {
-                    Some(b)
-                        if b.kind != Kind::Folder && b.local == meta.stamp && b.md5.is_some() =>
-                    {
-                        out.tree.insert(path, base_view(b));
-                    }
-                    _ => to_hash.push((path, meta)),
-                },
+            for (name, meta) in listing.entries {
+                self.entry(&dir, &name, meta);
             }
         }
+        Ok(())
     }
-    hash_all(fs, base, opts.hash_concurrency, to_hash, &mut out).await;
-    out.issues.sort_by(|a, b| a.path.cmp(&b.path));
-    tracing::debug!(
-        entries = out.tree.len(),
-        issues = out.issues.len(),
-        "scanned"
-    );
-    Ok(out)
+
+    /// The entry `name` with `meta`, listed in the folder `dir`: skipped (drivesync's own
+    /// files, noted when a partial download; ignored paths), an issue (links, special
+    /// files, bad names), a folder (put in the tree and queued for [`Walker::walk`]), or a
+    /// file (taken from the synced tree when its stamp matches, else queued for hashing).
+    pub(crate) fn entry(&mut self, dir: &RelPath, name: &str, meta: Meta) {
+        let out = &mut self.out;
+        if is_internal(dir, name) {
+            if name.starts_with(PARTIAL_PREFIX) && meta.kind == FsKind::File {
+                if let Ok(p) = dir.join(name) {
+                    out.partials.push(p);
+                }
+            }
+            return;
+        }
+        let path = match dir.join(name) {
+            Ok(p) => p,
+            Err(e) => {
+                out.issues.push(ScanIssue {
+                    path: dir.clone(),
+                    kind: IssueKind::BadName(e.to_string()),
+                });
+                return;
+            }
+        };
+        if (self.opts.ignore)(&path, meta.kind == FsKind::Folder) {
+            return;
+        }
+        match meta.kind {
+            FsKind::Symlink => out.issues.push(ScanIssue {
+                path,
+                kind: IssueKind::Symlink,
+            }),
+            FsKind::Other => out.issues.push(ScanIssue {
+                path,
+                kind: IssueKind::Special,
+            }),
+            FsKind::Folder => {
+                out.tree.insert(path.clone(), folder_entry(meta));
+                self.folders.push(path);
+            }
+            FsKind::File => match self.base.get(&path) {
+                Some(b) if b.kind != Kind::Folder && b.local == meta.stamp && b.md5.is_some() => {
+                    out.tree.insert(path, base_view(b));
+                }
+                _ => self.to_hash.push((path, meta)),
+            },
+        }
+    }
+
+    /// Hashes the queued files and returns the result, issues sorted by path.
+    pub(crate) async fn finish(mut self) -> Scan {
+        let to_hash = std::mem::take(&mut self.to_hash);
+        hash_all(
+            self.fs,
+            self.base,
+            self.opts.hash_concurrency,
+            to_hash,
+            &mut self.out,
+        )
+        .await;
+        let mut out = self.out;
+        out.issues.sort_by(|a, b| a.path.cmp(&b.path));
+        tracing::debug!(
+            entries = out.tree.len(),
+            issues = out.issues.len(),
+            "scanned"
+        );
+        out
+    }
+}
+
+/// The tree entry of a folder with `meta`.
+pub(crate) fn folder_entry(meta: Meta) -> LocalEntry {
+    LocalEntry {
+        kind: Kind::Folder,
+        md5: None,
+        stamp: meta.stamp,
+    }
 }
 
 /// Puts the synced view of everything strictly under `dir` into the tree.

@@ -167,6 +167,20 @@ pub enum Stage {
 }
 
 impl Op {
+    /// The local paths the op changes on disk (none for ops that only touch Drive or the
+    /// synced tree): what must be re-read locally after it ran.
+    pub fn local_paths(&self) -> Vec<RelPath> {
+        match self {
+            Op::MoveLocal { from, to, .. } => vec![from.clone(), to.clone()],
+            Op::ConflictCopy { path, copy, .. } => vec![path.clone(), copy.clone()],
+            Op::MkdirLocal { path, .. }
+            | Op::Download { path, .. }
+            | Op::WriteLink { path, .. }
+            | Op::TrashLocal { path, .. } => vec![path.clone()],
+            _ => Vec::new(),
+        }
+    }
+
     /// The path the op is about (the destination for moves).
     pub fn path(&self) -> &RelPath {
         match self {
