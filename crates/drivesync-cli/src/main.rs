@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use drivesync::control::Request;
 use drivesync::{Drivesync, EntryKind, Error, Overrides, SyncRequest};
 
+mod run_cmd;
 mod sync_cmd;
 
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 failure (the message says what and what to do); \
@@ -68,8 +70,27 @@ enum Command {
         #[arg(long)]
         force_deletes: bool,
     },
-    /// Show the pairs: folders, last sync, pending operations, conflicts.
-    Status,
+    /// Show the pairs: folders, last sync, pending operations, conflicts, and what a running
+    /// drivesync is doing.
+    Status {
+        /// Print the status as JSON (for scripts and the app).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep syncing every enabled pair until stopped (Ctrl-C or SIGTERM): local changes are
+    /// picked up within seconds, Drive's changes at the poll interval. Logs go to stderr and
+    /// to daily files in the data folder's `logs`.
+    Run,
+    /// Pause the running drivesync (one pair, or all).
+    Pause {
+        /// The pair (name or id); default: all.
+        pair: Option<String>,
+    },
+    /// Resume the running drivesync (one pair, or all).
+    Resume {
+        /// The pair (name or id); default: all.
+        pair: Option<String>,
+    },
 }
 
 /// A switch on the command line.
@@ -153,6 +174,7 @@ fn size(bytes: Option<u64>) -> String {
 }
 
 async fn run(cli: Cli) -> Result<u8, Error> {
+    let verbose = cli.verbose;
     let app = Drivesync::open(&Overrides {
         config_file: cli.config,
         endpoint: cli.endpoint,
@@ -170,6 +192,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             };
             let who = app.login(no_browser, show).await?;
             println!("Signed in as {} <{}>.", who.name, who.email);
+            run_cmd::tell_running(&app, true).await;
         }
         Command::Logout => {
             let email = app.logout().await?;
@@ -195,7 +218,13 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 println!("{kind}  {:>10}  {}", size(e.size), e.name);
             }
         }
-        Command::Pair { command } => pair(&app, command).await?,
+        Command::Pair { command } => {
+            let changes = !matches!(command, PairCommand::List);
+            pair(&app, command).await?;
+            if changes {
+                run_cmd::tell_running(&app, false).await;
+            }
+        }
         Command::Sync {
             pair,
             once: _,
@@ -206,9 +235,29 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 dry_run,
                 force_deletes,
             };
-            return sync_cmd::sync(&app, pair.as_deref(), req).await;
+            return match sync_cmd::sync(&app, pair.as_deref(), req).await {
+                Err(Error::AlreadyRunning { pid, .. }) => {
+                    let ask = Request::SyncNow {
+                        pair,
+                        force_deletes,
+                    };
+                    let running = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+                    let done = format!("drivesync run{running} is syncing now; `drivesync status` shows how it goes.");
+                    run_cmd::control(&app, ask, &done).await
+                }
+                other => other,
+            };
         }
-        Command::Status => return sync_cmd::status(&app).await,
+        Command::Status { json } => return sync_cmd::status(&app, json).await,
+        Command::Run => return run_cmd::run(&app, verbose).await,
+        Command::Pause { pair } => {
+            let done = format!("Paused {}.", pair.as_deref().unwrap_or("every pair"));
+            return run_cmd::control(&app, Request::Pause { pair }, &done).await;
+        }
+        Command::Resume { pair } => {
+            let done = format!("Resumed {}.", pair.as_deref().unwrap_or("every pair"));
+            return run_cmd::control(&app, Request::Resume { pair }, &done).await;
+        }
     }
     Ok(0)
 }
@@ -288,7 +337,10 @@ async fn pair(app: &Drivesync, command: PairCommand) -> Result<(), Error> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    if !matches!(cli.command, Command::Run) {
+        // `run` logs to a file too, once it knows the data folder.
+        init_tracing(cli.verbose);
+    }
     match run(cli).await {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -153,9 +153,35 @@ pub async fn sync(app: &Drivesync, pair: Option<&str>, req: SyncRequest) -> Resu
     Ok(code)
 }
 
-/// Runs `drivesync status`.
-pub async fn status(app: &Drivesync) -> Result<u8, Error> {
+/// Runs `drivesync status` (with `json`, as one JSON object: `daemon` is the running
+/// drivesync's status or null, `pairs` the stored pairs).
+pub async fn status(app: &Drivesync, json: bool) -> Result<u8, Error> {
     let pairs = app.pairs()?;
+    let live = match drivesync::control::request(
+        &app.config().data_dir,
+        &drivesync::control::Request::Status,
+    )
+    .await
+    {
+        Ok(s) => Some(s),
+        Err(Error::NotRunning { .. }) => None,
+        Err(e) => {
+            eprintln!("warning: {e}");
+            None
+        }
+    };
+    if json {
+        let out = serde_json::json!({ "daemon": live, "pairs": pairs });
+        println!("{out}");
+        return Ok(0);
+    }
+    match &live {
+        Some(l) => println!("drivesync run: running (pid {})", l.pid),
+        None => println!("drivesync run: not running (start it with `drivesync run`)"),
+    }
+    if let Some(problem) = live.as_ref().and_then(|l| l.account_problem.as_ref()) {
+        println!("  not syncing: {problem}");
+    }
     if pairs.is_empty() {
         println!("no sync pairs: add one with `drivesync pair add LOCAL_FOLDER DRIVE_PATH`");
         return Ok(0);
@@ -179,6 +205,12 @@ pub async fn status(app: &Drivesync) -> Result<u8, Error> {
         println!("  local:     {}", p.local.display());
         println!("  drive:     {}", p.drive_path);
         println!("  last sync: {}", p.last_sync.as_deref().unwrap_or("never"));
+        if let Some(running) = live
+            .as_ref()
+            .and_then(|l| l.pairs.iter().find(|r| r.pair == p.id))
+        {
+            println!("  now:       {}", crate::run_cmd::describe(running));
+        }
         let ops = match &pending {
             Ok(results) => results
                 .iter()

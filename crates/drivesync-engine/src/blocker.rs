@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use drivesync_drive::DriveError;
 use drivesync_localfs::FsError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::EngineError;
 
 /// Why a pair cannot sync now, for the status and the activity log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Blocker {
     /// Google access was revoked or expired: the account must be connected again.

@@ -26,7 +26,7 @@ use drivesync_reconcile::{
     check_deletes, plan, DeleteGuard, IgnoreRules, NameRules, Op, Plan, PlanContext, IGNORE_FILE,
 };
 use drivesync_state::{ActivityKind, BaseChange, NewActivity, Pair, StateDb, StateError};
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 pub use blocker::Blocker;
 pub use events::{op_name, Event, Events};
@@ -75,6 +75,11 @@ pub struct SyncOptions {
     /// This computer's name, for conflict copies.
     pub host: String,
 }
+
+/// One op in flight: the op and its outcome (an engine error stops the sync; an op error is
+/// that file's).
+type OpFuture<'b> =
+    futures_util::future::BoxFuture<'b, (&'b Op, Result<Result<exec::Done, OpError>, EngineError>)>;
 
 /// What an engine keeps between its syncs, so a live loop does not reload and rescan
 /// everything each time.
@@ -197,7 +202,17 @@ impl Engine {
     /// of this engine; without one (first sync, or after a failed one) the pair is scanned
     /// whole. Paths this engine changed locally are always re-read, and a changed
     /// `.drivesyncignore` means a full scan.
-    pub async fn sync_scoped(
+    ///
+    /// The future is boxed and `Send`, so a live loop can run on any runtime thread.
+    pub fn sync_scoped<'a>(
+        &'a self,
+        opts: &'a SyncOptions,
+        scope: &'a Scope,
+    ) -> futures_util::future::BoxFuture<'a, Result<SyncReport, EngineError>> {
+        Box::pin(self.sync_inner(opts, scope))
+    }
+
+    async fn sync_inner(
         &self,
         opts: &SyncOptions,
         scope: &Scope,
@@ -360,29 +375,45 @@ impl Engine {
         for batch in plan.batches() {
             // The ops of one batch are independent (moves come one per batch).
             let width = concurrency;
-            let mut running = stream::iter(batch)
-                .map(|op| {
-                    let exec = &exec;
-                    async move {
-                        self.events.send(Event::Started {
-                            path: op.path().clone(),
-                            what: op_name(op),
-                        });
-                        let result = match exec.run(op).await {
-                            Ok(done) => self.commit(op, done, exec, opts).await.map(Ok),
-                            Err(e) => Ok(Err(e)),
-                        };
-                        (op, result)
+            // At most `width` ops in flight (a plain loop, not a stream combinator with a
+            // closure, so the future stays provably `Send`). Each op is committed as soon as
+            // it finishes: a crash loses only the ops in flight.
+            let mut waiting = batch.iter();
+            let mut running = FuturesUnordered::new();
+            loop {
+                while running.len() < width {
+                    match waiting.next() {
+                        Some(op) => running.push(self.run_op(op, &exec, opts)),
+                        None => break,
                     }
-                })
-                .buffer_unordered(width);
-            // Each op is committed as soon as it finishes (above): a crash loses only the
-            // ops in flight.
-            while let Some((op, result)) = running.next().await {
-                self.finish(op, result?, opts, report);
+                }
+                match running.next().await {
+                    Some((op, result)) => self.finish(op, result?, opts, report),
+                    None => break,
+                }
             }
         }
         Ok(exec.base.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Runs and commits one op. Boxed, so the stream of ops in flight stays `Send`.
+    fn run_op<'b>(
+        &'b self,
+        op: &'b Op,
+        exec: &'b exec::Exec<'_>,
+        opts: &'b SyncOptions,
+    ) -> OpFuture<'b> {
+        Box::pin(async move {
+            self.events.send(Event::Started {
+                path: op.path().clone(),
+                what: op_name(op),
+            });
+            let result = match exec.run(op).await {
+                Ok(done) => self.commit(op, done, exec, opts).await.map(Ok),
+                Err(e) => Ok(Err(e)),
+            };
+            (op, result)
+        })
     }
 
     /// Fetches the ids of every create in `plan` in batches of 1,000 and stores them before

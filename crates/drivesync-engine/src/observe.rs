@@ -64,6 +64,32 @@ fn from_base(base: &Tree<BaseEntry>) -> HashMap<DriveId, RemoteEntry> {
         .collect()
 }
 
+/// Whether a change concerns the pair: it is about a synced entry (unless it is the state
+/// already synced: drivesync's own writes come back through the feed) or lands in a synced
+/// folder (a folder moving in brings its content along).
+fn concerns_pair(
+    ch: &drivesync_drive::Change,
+    known: &HashMap<&DriveId, &BaseEntry>,
+    root: &DriveId,
+) -> bool {
+    let id = ch.file_id.as_ref().or(ch.file.as_ref().map(|f| &f.id));
+    let synced = id.and_then(|id| known.get(id));
+    let as_synced = synced.is_some_and(|b| {
+        let live = ch.file.as_ref().filter(|f| !ch.removed && !f.trashed);
+        live.and_then(entry_of)
+            .is_some_and(|e| is_synced_state(&e, b))
+    });
+    if as_synced {
+        return false;
+    }
+    synced.is_some()
+        || id.is_some_and(|id| id == root)
+        || ch
+            .file
+            .as_ref()
+            .is_some_and(|f| f.parents.iter().any(|p| p == root || known.contains_key(p)))
+}
+
 /// Whether Drive's entry `e` is exactly what the synced entry `b` recorded.
 fn is_synced_state(e: &RemoteEntry, b: &BaseEntry) -> bool {
     e.parent == b.parent
@@ -110,27 +136,12 @@ pub async fn observe(
             let changes = remote.list_changes(&token).await?;
             let cursor = Cursor(changes.new_start_page_token.as_str().to_owned());
             let known: HashMap<&DriveId, &BaseEntry> = base.values().map(|b| (&b.id, b)).collect();
-            // A change concerns the pair when it is about a synced entry (unless it is the
-            // state already synced: drivesync's own writes come back through the feed) or
-            // lands in a synced folder (a folder moving in brings its content along).
-            let concerns_pair = |ch: &drivesync_drive::Change| {
-                let id = ch.file_id.as_ref().or(ch.file.as_ref().map(|f| &f.id));
-                let synced = id.and_then(|id| known.get(id));
-                let as_synced = synced.is_some_and(|b| {
-                    let live = ch.file.as_ref().filter(|f| !ch.removed && !f.trashed);
-                    live.and_then(entry_of)
-                        .is_some_and(|e| is_synced_state(&e, b))
-                });
-                if as_synced {
-                    return false;
-                }
-                synced.is_some()
-                    || id.is_some_and(|id| id == root)
-                    || ch.file.as_ref().is_some_and(|f| {
-                        f.parents.iter().any(|p| p == root || known.contains_key(p))
-                    })
-            };
-            if !changes.changes.iter().any(concerns_pair) && places_as_recorded(base, rules) {
+            if !changes
+                .changes
+                .iter()
+                .any(|ch| concerns_pair(ch, &known, root))
+                && places_as_recorded(base, rules)
+            {
                 let tree = base
                     .iter()
                     .map(|(p, b)| (p.clone(), remote_of(b)))

@@ -11,6 +11,8 @@
 //! endpoint = "http://127.0.0.1:8910"    # every Google URL at one server (drive-emulator)
 //! [security]
 //! allow_plaintext_tokens = false        # only if no keychain is reachable; file mode 0600
+//! [sync]
+//! poll_seconds = 15                     # how often `drivesync run` reads Drive's changes
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -36,6 +38,13 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     google: GoogleSection,
     security: SecuritySection,
+    sync: SyncSection,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct SyncSection {
+    poll_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -65,6 +74,8 @@ pub struct Config {
     scope: DriveScope,
     endpoint: Option<Url>,
     allow_plaintext_tokens: bool,
+    /// How often a running drivesync reads Drive's change feed when idle.
+    pub poll: std::time::Duration,
 }
 
 fn dirs() -> Option<directories::ProjectDirs> {
@@ -127,6 +138,11 @@ impl Config {
             scope,
             endpoint,
             allow_plaintext_tokens: file.security.allow_plaintext_tokens,
+            poll: match file.sync.poll_seconds {
+                Some(0) => return Err(bad("sync.poll_seconds must be at least 1".into())),
+                Some(s) => std::time::Duration::from_secs(s),
+                None => std::time::Duration::from_secs(15),
+            },
         })
     }
 

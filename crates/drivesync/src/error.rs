@@ -51,6 +51,23 @@ pub enum Error {
     /// No pairs to sync.
     #[error("no sync pairs yet: add one with `drivesync pair add LOCAL_FOLDER DRIVE_PATH`")]
     NoPairs,
+    /// Another drivesync holds this data folder.
+    #[error("drivesync is already running{} for {}: use `drivesync status`, `pause`, `resume` or `sync` to talk to it, or stop it first", pid.map(|p| format!(" (pid {p})")).unwrap_or_default(), data_dir.display())]
+    AlreadyRunning {
+        /// Its process id, when it could be read.
+        pid: Option<u32>,
+        /// The data folder.
+        data_dir: std::path::PathBuf,
+    },
+    /// No drivesync is running to take a command.
+    #[error("drivesync is not running (no answer on {}): start it with `drivesync run`", socket.display())]
+    NotRunning {
+        /// The control socket tried.
+        socket: std::path::PathBuf,
+    },
+    /// The running drivesync refused or failed a command.
+    #[error("the running drivesync says: {0}")]
+    Control(String),
 }
 
 impl Error {

@@ -4,8 +4,11 @@
 
 mod account;
 mod config;
+pub mod control;
+mod daemon;
 mod dto;
 mod error;
+mod instance;
 mod pairs;
 
 use std::sync::Arc;
@@ -14,14 +17,17 @@ use drivesync_auth::{AuthConfig, LoginOptions, Session, SystemClock, TokenStore}
 use drivesync_drive::{DriveConfig, DriveId, GoogleDrive, RemoteStore};
 
 pub use config::{Config, Overrides};
+pub use daemon::{Daemon, DaemonStatus};
+pub use drivesync_engine::live::{Command, PairState, PairStatus};
 pub use drivesync_engine::{op_name, EngineError, Event, Events, SyncReport};
 pub use drivesync_state::{ActivityKind, Conflict};
 pub use dto::{AccountInfo, Entry, EntryKind};
 pub use error::Error;
+pub use instance::InstanceLock;
 pub use pairs::{PairInfo, SyncRequest};
 
 /// drivesync with a configuration loaded: the entry point of every command.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Drivesync {
     config: Config,
 }

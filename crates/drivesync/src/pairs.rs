@@ -12,7 +12,7 @@ use drivesync_localfs::StdFs;
 use drivesync_state::{NewPair, Pair, PairSettings, StateDb};
 use serde::Serialize;
 
-use crate::{Drivesync, Error};
+use crate::{Drivesync, Error, InstanceLock};
 
 /// A pair as front ends show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,7 +44,7 @@ pub struct SyncRequest {
     pub force_deletes: bool,
 }
 
-fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     std::env::var("DRIVESYNC_HOST")
         .ok()
         .or_else(|| {
@@ -185,6 +185,12 @@ impl Drivesync {
         if pairs.is_empty() {
             return Err(Error::NoPairs);
         }
+        // A dry run changes nothing, so it may run beside `drivesync run`; a sync may not.
+        let _lock = if req.dry_run {
+            None
+        } else {
+            Some(InstanceLock::acquire(&self.config.data_dir)?)
+        };
         let remote = self.remote_with(Some(db.clone())).await?;
         let opts = SyncOptions {
             dry_run: req.dry_run,
@@ -208,7 +214,10 @@ impl Drivesync {
         self.remote_with(None).await
     }
 
-    async fn remote_with(&self, db: Option<Arc<StateDb>>) -> Result<Arc<dyn RemoteStore>, Error> {
+    pub(crate) async fn remote_with(
+        &self,
+        db: Option<Arc<StateDb>>,
+    ) -> Result<Arc<dyn RemoteStore>, Error> {
         let mut drive = self.drive(self.session().await?)?;
         if let Some(db) = db {
             drive = drive.with_sessions(Arc::new(StateSessions(db)));

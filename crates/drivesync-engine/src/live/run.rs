@@ -8,7 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use drivesync_localfs::{WatchEvent, Watcher};
 use drivesync_state::ActivityKind;
-use serde::Serialize;
+use drivesync_state::Pair;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -30,7 +31,7 @@ pub enum Command {
 }
 
 /// Where a running pair is, for status displays.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum PairState {
     /// Not synced yet since the loop started.
@@ -56,7 +57,7 @@ pub enum PairState {
 }
 
 /// The published status of one running pair.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairStatus {
     /// The pair's id.
     pub pair: i64,
@@ -78,6 +79,22 @@ pub struct PairStatus {
     pub watch_problem: Option<String>,
 }
 
+impl PairStatus {
+    /// The status of `pair` before its loop's first sync.
+    pub fn starting(pair: &Pair) -> Self {
+        Self {
+            pair: pair.id.0,
+            name: pair.name.clone(),
+            local: pair.local_root.clone(),
+            state: PairState::Starting,
+            last_sync: pair.last_sync,
+            pending_local: 0,
+            failed_files: 0,
+            watch_problem: None,
+        }
+    }
+}
+
 /// Runs the live loop of `engine`'s pair until `commands` is closed (the sender dropped):
 /// watches `engine`'s local folder, syncs as [`Schedule`] decides with `timing`, and
 /// publishes each change of state on `status`. `host` names this computer in conflict copies.
@@ -95,26 +112,17 @@ pub async fn run_pair(
     let (tx, mut events) = mpsc::unbounded_channel();
     let mut watcher: Option<Watcher> = None;
     let mut force_deletes = false;
-    let mut st = PairStatus {
-        pair: engine.pair().id.0,
-        name: engine.pair().name.clone(),
-        local: local.clone(),
-        state: PairState::Starting,
-        last_sync: engine.pair().last_sync,
-        pending_local: 0,
-        failed_files: 0,
-        watch_problem: None,
-    };
+    let mut st = PairStatus::starting(engine.pair());
     loop {
         if watcher.is_none() && schedule.held().is_none() {
             watcher = start_watcher(&engine, &local, &tx, &mut schedule, &mut st, now).await;
         }
         st.pending_local = schedule.pending();
         status.send_if_modified(|s| replace_if_changed(s, &st));
-        let due = schedule.next_due();
-        let sleep = async {
-            match due {
-                Some(d) => tokio::time::sleep_until(start + d).await,
+        let deadline = schedule.next_due().map(|d| start + d);
+        let sleep = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
                 None => std::future::pending().await,
             }
         };

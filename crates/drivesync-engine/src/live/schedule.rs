@@ -236,7 +236,7 @@ impl Schedule {
                     self.held = None;
                 }
                 let wait = if changed {
-                    self.timing.poll_after_activity
+                    self.timing.poll_after_activity.min(self.timing.poll)
                 } else {
                     self.timing.poll
                 };

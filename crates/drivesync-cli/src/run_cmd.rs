@@ -1,0 +1,158 @@
+//! `drivesync run` and the commands that talk to it: `pause`, `resume`, and the live part of
+//! `status`.
+
+use std::path::Path;
+
+use drivesync::control::{self, Request};
+use drivesync::{
+    Daemon, DaemonStatus, Drivesync, Error, Event, Events, InstanceLock, PairState, PairStatus,
+};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Logs to stderr (at `verbose`, default info) and to a daily file in `<data>/logs` (info
+/// and up, 7 files kept). Tokens are never logged by any layer of drivesync.
+fn init_logging(
+    data_dir: &Path,
+    verbose: u8,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let level = match verbose {
+        0 | 1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let stderr_filter = EnvFilter::try_from_env("DRIVESYNC_LOG").unwrap_or_else(|_| level.into());
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(stderr_filter);
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("drivesync")
+        .filename_suffix("log")
+        .max_log_files(7)
+        .build(data_dir.join("logs"));
+    match appender {
+        Ok(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let file = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer)
+                .with_filter(EnvFilter::new("info"));
+            tracing_subscriber::registry()
+                .with(stderr)
+                .with(file)
+                .init();
+            Some(guard)
+        }
+        Err(e) => {
+            tracing_subscriber::registry().with(stderr).init();
+            tracing::warn!(
+                "cannot write log files in {}: {e}",
+                data_dir.join("logs").display()
+            );
+            None
+        }
+    }
+}
+
+/// Runs every enabled pair continuously until Ctrl-C or SIGTERM.
+pub async fn run(app: &Drivesync, verbose: u8) -> Result<u8, Error> {
+    let data_dir = app.config().data_dir.clone();
+    let _guard = init_logging(&data_dir, verbose);
+    let lock = InstanceLock::acquire(&data_dir)?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let daemon = Daemon::start(app, lock, Events::to(tx)).await?;
+    let server = control::serve(daemon.clone(), &data_dir)?;
+    let logger = tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            if let Event::Finished {
+                path,
+                kind,
+                message,
+                ..
+            } = ev
+            {
+                tracing::info!(target: "drivesync::activity", %path, %kind, "{message}");
+            }
+        }
+    });
+    let status = daemon.status().await;
+    if let Some(problem) = &status.account_problem {
+        tracing::warn!("{problem}");
+    }
+    tracing::info!(
+        pid = status.pid,
+        pairs = status.pairs.len(),
+        "drivesync is running; stop it with Ctrl-C"
+    );
+    wait_for_stop().await;
+    tracing::info!("stopping");
+    server.abort();
+    daemon.stop().await;
+    logger.abort();
+    let _ = std::fs::remove_file(control::socket_path(&data_dir));
+    Ok(0)
+}
+
+#[cfg(unix)]
+async fn wait_for_stop() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Sends `req` to the running drivesync and prints the pairs it concerns.
+pub async fn control(app: &Drivesync, req: Request, done: &str) -> Result<u8, Error> {
+    let status = control::request(&app.config().data_dir, &req).await?;
+    println!("{done}");
+    print_live(&status);
+    Ok(0)
+}
+
+/// Asks a running drivesync to tell its pairs again (after pairs or the sign-in changed).
+/// Quiet when none runs.
+pub async fn tell_running(app: &Drivesync, reconnect: bool) {
+    match control::request(&app.config().data_dir, &Request::Reload { reconnect }).await {
+        Ok(_) => println!("The running drivesync picked up the change."),
+        Err(Error::NotRunning { .. }) => {}
+        Err(e) => eprintln!("warning: the running drivesync did not take the change: {e}"),
+    }
+}
+
+/// The live state of each pair of a running drivesync.
+pub fn print_live(status: &DaemonStatus) {
+    if let Some(p) = &status.account_problem {
+        println!("drivesync run (pid {}): not syncing: {p}", status.pid);
+    }
+    for p in &status.pairs {
+        println!("  {}: {}", p.name, describe(p));
+    }
+}
+
+/// One line about a running pair.
+pub fn describe(p: &PairStatus) -> String {
+    let mut line = match &p.state {
+        PairState::Starting => "starting".to_owned(),
+        PairState::Idle => "in sync".to_owned(),
+        PairState::Syncing => "syncing".to_owned(),
+        PairState::Paused => "paused (drivesync resume to continue)".to_owned(),
+        PairState::Blocked { message, .. } => message.clone(),
+        PairState::Retrying { message } => message.clone(),
+    };
+    if p.pending_local > 0 {
+        line.push_str(&format!("; {} local change(s) waiting", p.pending_local));
+    }
+    if let Some(w) = &p.watch_problem {
+        line.push_str(&format!("; {w}"));
+    }
+    line
+}

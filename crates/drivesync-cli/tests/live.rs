@@ -1,0 +1,235 @@
+//! `drivesync run` end to end against drive-emulator: local and remote edits arrive on their
+//! own, a second instance is refused, `sync`/`pause`/`resume`/`status` reach the running one,
+//! a vanished local folder pauses the pair instead of deleting anything, SIGTERM stops it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use serde_json::Value;
+
+fn run(config: &Path, args: &[&str]) -> Output {
+    common::drivesync(config).args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(config: &Path, args: &[&str]) -> String {
+    let o = run(config, args);
+    assert!(o.status.success(), "drivesync {args:?}: {}", text(&o));
+    text(&o)
+}
+
+/// `drivesync status --json`.
+fn status(config: &Path) -> Value {
+    serde_json::from_str(&ok(config, &["status", "--json"])).unwrap()
+}
+
+/// Waits until `check` holds, up to `limit`; returns how long it took.
+fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    start.elapsed()
+}
+
+fn live_state(config: &Path) -> Option<String> {
+    status(config)["daemon"]["pairs"][0]["state"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// The live files on Drive at `path` (`/Sync/a.txt`): (id, md5).
+fn on_drive(emu: &EmulatorHandle, path: &str) -> Vec<(String, Option<String>)> {
+    emu.snapshot()
+        .files
+        .into_iter()
+        .filter(|f| !f.trashed && f.path.as_deref() == Some(path))
+        .map(|f| (f.id, f.md5_checksum))
+        .collect()
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn api(emu: &EmulatorHandle) -> (reqwest::Client, String) {
+    let token = emu.mint_tokens(None).unwrap().access_token;
+    (reqwest::Client::new(), token)
+}
+
+/// Another device replaces the content of Drive file `id`.
+async fn device_update(emu: &EmulatorHandle, id: &str, bytes: &[u8]) {
+    let (http, token) = api(emu).await;
+    http.patch(format!("{}/upload/drive/v3/files/{id}", emu.base_url()))
+        .query(&[("uploadType", "media")])
+        .bearer_auth(token)
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+}
+
+struct Running {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Running {
+    fn start(config: &Path, dir: &Path) -> Self {
+        let log = dir.join("run.log");
+        let child = common::drivesync(config)
+            .args(["run", "-v"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Self { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_syncs_by_itself_and_takes_commands_from_other_processes() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::write_config(dir.path(), &emu.base_url());
+    let mut cfg = std::fs::read_to_string(&config).unwrap();
+    cfg.push_str("[sync]\npoll_seconds = 1\n");
+    std::fs::write(&config, cfg).unwrap();
+    common::login(common::drivesync(&config)).await.unwrap();
+    let local = dir.path().join("Local");
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(local.join("before.txt"), b"before").unwrap();
+    ok(
+        &config,
+        &[
+            "pair",
+            "add",
+            local.to_str().unwrap(),
+            "/Sync",
+            "--name",
+            "s",
+        ],
+    );
+
+    let mut daemon = Running::start(&config, dir.path());
+    wait_for("the first sync", Duration::from_secs(20), || {
+        live_state(&config).as_deref() == Some("idle")
+    });
+    assert_eq!(on_drive(&emu, "/Sync/before.txt").len(), 1);
+
+    // A local edit reaches Drive by itself (P5: a sample, not a benchmark).
+    std::fs::write(local.join("a.txt"), b"local edit").unwrap();
+    let up = wait_for("the local edit on Drive", Duration::from_secs(20), || {
+        on_drive(&emu, "/Sync/a.txt")
+            .first()
+            .is_some_and(|(_, m)| m.as_deref() == Some(md5_hex(b"local edit").as_str()))
+    });
+    eprintln!("local edit on Drive after {up:?}");
+
+    // A remote edit reaches the disk by itself (P6, poll 1 s here).
+    let id = on_drive(&emu, "/Sync/a.txt")[0].0.clone();
+    device_update(&emu, &id, b"remote edit").await;
+    let down = wait_for("the remote edit on disk", Duration::from_secs(20), || {
+        std::fs::read(local.join("a.txt")).ok().as_deref() == Some(b"remote edit")
+    });
+    eprintln!("remote edit on disk after {down:?}");
+
+    // One instance per data folder; the second says who runs.
+    let second = run(&config, &["run"]);
+    assert_eq!(second.status.code(), Some(1));
+    let pid = daemon.child.id();
+    assert!(
+        text(&second).contains(&format!("already running (pid {pid})")),
+        "{}",
+        text(&second)
+    );
+    // `sync` hands over to the running one.
+    let out = ok(&config, &["sync"]);
+    assert!(out.contains("is syncing now"), "{out}");
+
+    // Pause holds local changes; resume sends them.
+    ok(&config, &["pause", "s"]);
+    assert_eq!(live_state(&config).as_deref(), Some("paused"));
+    std::fs::write(local.join("paused.txt"), b"made while paused").unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(on_drive(&emu, "/Sync/paused.txt").is_empty(), "paused");
+    let status_text = ok(&config, &["status"]);
+    assert!(status_text.contains("paused"), "{status_text}");
+    ok(&config, &["resume"]);
+    wait_for(
+        "the paused change on Drive",
+        Duration::from_secs(20),
+        || !on_drive(&emu, "/Sync/paused.txt").is_empty(),
+    );
+
+    // The local folder vanishes (an unmounted disk): the pair holds, nothing is trashed.
+    let away = dir.path().join("Away");
+    std::fs::rename(&local, &away).unwrap();
+    wait_for("the pair to hold", Duration::from_secs(30), || {
+        live_state(&config).as_deref() == Some("blocked")
+    });
+    let st = status(&config);
+    let message = st["daemon"]["pairs"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("missing") && message.contains("Nothing was deleted"),
+        "{message}"
+    );
+    assert!(
+        !on_drive(&emu, "/Sync/a.txt").is_empty(),
+        "nothing trashed on Drive"
+    );
+    std::fs::rename(&away, &local).unwrap();
+    std::fs::write(local.join("back.txt"), b"after the folder came back").unwrap();
+    wait_for("the pair to resume", Duration::from_secs(40), || {
+        !on_drive(&emu, "/Sync/back.txt").is_empty()
+    });
+    assert_eq!(on_drive(&emu, "/Sync/before.txt").len(), 1);
+
+    // SIGTERM stops it cleanly; the socket goes away.
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let exit = daemon.child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}\n{}", daemon.log());
+    assert!(!dir.path().join("state/drivesync.sock").exists());
+    let log = daemon.log();
+    assert!(log.contains("drivesync is running"), "{log}");
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("state/logs"))
+        .unwrap()
+        .collect();
+    assert_eq!(files.len(), 1, "one daily log file");
+}

@@ -1,0 +1,217 @@
+//! Continuous sync of every enabled pair (`drivesync run`, and the desktop app): one live
+//! loop per pair over one shared Drive client, restarted when pairs or settings change, with
+//! a status other processes can read.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use drivesync_drive::RemoteStore;
+use drivesync_engine::live::{run_pair, Command, PairStatus, Timing};
+use drivesync_engine::{Engine, Events};
+use drivesync_localfs::StdFs;
+use drivesync_state::{Pair, StateDb};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch, Mutex};
+use tokio::task::JoinHandle;
+
+use crate::instance::InstanceLock;
+use crate::pairs::host_name;
+use crate::{Drivesync, Error};
+
+/// What a running drivesync reports about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    /// Its process id.
+    pub pid: u32,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// Why nothing syncs at all (not signed in, access revoked), when that is so.
+    pub account_problem: Option<String>,
+    /// Each running pair.
+    pub pairs: Vec<PairStatus>,
+}
+
+struct Loop {
+    pair: Pair,
+    commands: mpsc::UnboundedSender<Command>,
+    status: watch::Receiver<PairStatus>,
+    task: JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct Inner {
+    remote: Option<Arc<dyn RemoteStore>>,
+    loops: BTreeMap<i64, Loop>,
+    account_problem: Option<String>,
+}
+
+/// Every enabled pair syncing continuously. Holds the instance lock for its lifetime.
+pub struct Daemon {
+    app: Drivesync,
+    db: Arc<StateDb>,
+    events: Events,
+    timing: Timing,
+    started: DateTime<Utc>,
+    inner: Mutex<Inner>,
+    _lock: InstanceLock,
+}
+
+impl Daemon {
+    /// Starts the loops of every enabled pair of `app`, sending their progress to `events`.
+    /// `lock` proves no other drivesync uses the data folder. Without a usable sign-in it
+    /// still runs, reporting the problem, until [`Daemon::reload`] after a login.
+    pub async fn start(
+        app: &Drivesync,
+        lock: InstanceLock,
+        events: Events,
+    ) -> Result<Arc<Self>, Error> {
+        let timing = Timing {
+            poll: app.config().poll,
+            ..Timing::default()
+        };
+        let daemon = Arc::new(Self {
+            app: app.clone(),
+            db: app.state()?,
+            events,
+            timing,
+            started: Utc::now(),
+            inner: Mutex::new(Inner::default()),
+            _lock: lock,
+        });
+        daemon.reload(false).await?;
+        Ok(daemon)
+    }
+
+    /// Brings the loops in line with the pairs in the database: starts new or re-enabled
+    /// pairs, stops removed or disabled ones, restarts those whose settings changed. With
+    /// `reconnect` (after a login), the Drive client is rebuilt and every loop restarted.
+    pub async fn reload(&self, reconnect: bool) -> Result<(), Error> {
+        let mut inner = self.inner.lock().await;
+        if reconnect || inner.remote.is_none() {
+            for (_, l) in std::mem::take(&mut inner.loops) {
+                l.task.abort();
+            }
+            match self.app.remote_with(Some(self.db.clone())).await {
+                Ok(r) => {
+                    inner.remote = Some(r);
+                    inner.account_problem = None;
+                }
+                Err(e) if e.needs_login() => {
+                    tracing::warn!("not syncing: {e}");
+                    inner.remote = None;
+                    inner.account_problem = Some(e.to_string());
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let wanted: BTreeMap<i64, Pair> = self
+            .db
+            .pairs()?
+            .into_iter()
+            .filter(|p| p.settings.enabled)
+            .map(|p| (p.id.0, p))
+            .collect();
+        let stale: Vec<i64> = inner
+            .loops
+            .iter()
+            .filter(|(id, l)| wanted.get(*id).is_none_or(|p| !same_setup(p, &l.pair)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            if let Some(l) = inner.loops.remove(&id) {
+                tracing::info!(pair = %l.pair.name, "stopping its live sync");
+                l.task.abort();
+            }
+        }
+        let remote = inner.remote.clone().expect("set above");
+        for (id, pair) in wanted {
+            if inner.loops.contains_key(&id) {
+                continue;
+            }
+            tracing::info!(pair = %pair.name, local = %pair.local_root.display(), "starting its live sync");
+            let l = self.spawn(remote.clone(), pair);
+            inner.loops.insert(id, l);
+        }
+        Ok(())
+    }
+
+    fn spawn(&self, remote: Arc<dyn RemoteStore>, pair: Pair) -> Loop {
+        let fs = Arc::new(StdFs::new(pair.local_root.clone()));
+        let engine =
+            Engine::new(remote, fs, self.db.clone(), pair.clone()).with_events(self.events.clone());
+        let (commands, rx) = mpsc::unbounded_channel();
+        let initial = PairStatus::starting(&pair);
+        let (tx, status) = watch::channel(initial);
+        let task = tokio::spawn(run_pair(engine, self.timing.clone(), host_name(), rx, tx));
+        Loop {
+            pair,
+            commands,
+            status,
+            task,
+        }
+    }
+
+    /// Sends `command` to the pair named or numbered `which`, or to every running pair.
+    /// Returns how many pairs got it.
+    pub async fn command(&self, which: Option<&str>, command: Command) -> Result<usize, Error> {
+        let inner = self.inner.lock().await;
+        let targets: Vec<&Loop> = inner
+            .loops
+            .values()
+            .filter(|l| which.is_none_or(|w| l.pair.name == w || l.pair.id.0.to_string() == w))
+            .collect();
+        if let Some(w) = which.filter(|_| targets.is_empty()) {
+            return Err(Error::NoSuchPair(w.to_owned()));
+        }
+        for l in &targets {
+            let _ = l.commands.send(command.clone());
+        }
+        Ok(targets.len())
+    }
+
+    /// The status of every running pair.
+    pub async fn status(&self) -> DaemonStatus {
+        let inner = self.inner.lock().await;
+        DaemonStatus {
+            pid: std::process::id(),
+            started: self.started,
+            account_problem: inner.account_problem.clone(),
+            pairs: inner
+                .loops
+                .values()
+                .map(|l| l.status.borrow().clone())
+                .collect(),
+        }
+    }
+
+    /// A receiver of one pair's status, to follow it without polling (the app's event
+    /// bridge). `None` when the pair is not running.
+    pub async fn watch_pair(&self, id: i64) -> Option<watch::Receiver<PairStatus>> {
+        self.inner
+            .lock()
+            .await
+            .loops
+            .get(&id)
+            .map(|l| l.status.clone())
+    }
+
+    /// Stops every loop (a sync in progress is cut; everything it committed stays, the rest
+    /// is redone next time).
+    pub async fn stop(&self) {
+        let mut inner = self.inner.lock().await;
+        for (_, l) in std::mem::take(&mut inner.loops) {
+            l.task.abort();
+            let _ = l.task.await;
+        }
+    }
+}
+
+/// Whether a running loop for `running` still fits the pair as stored now.
+fn same_setup(stored: &Pair, running: &Pair) -> bool {
+    stored.local_root == running.local_root
+        && stored.remote_root == running.remote_root
+        && stored.settings == running.settings
+        && stored.name == running.name
+}
