@@ -102,6 +102,17 @@ impl Exec<'_> {
         }
     }
 
+    /// The error of a failed create at `p`. When Drive refuses the pre-generated id itself
+    /// (`fileIdNotUsable`), the id is dropped so the next attempt gets a fresh one.
+    fn create_failed(&self, p: &RelPath, e: DriveError) -> OpError {
+        if e.reason() == Some("fileIdNotUsable") {
+            if let Err(err) = self.db.clear_pending_id(self.pair, p) {
+                tracing::warn!(%p, "cannot drop an unusable Drive id: {err}");
+            }
+        }
+        OpError::drive(p, e)
+    }
+
     /// A pre-generated id for a create at `p`, stored before the create so a create redone
     /// after a crash reuses it and never makes a duplicate.
     async fn create_id(&self, p: &RelPath) -> Result<DriveId, OpError> {
@@ -277,7 +288,7 @@ impl Exec<'_> {
                     .remote
                     .create_folder(&new)
                     .await
-                    .map_err(|e| OpError::drive(path, e))?;
+                    .map_err(|e| self.create_failed(path, e))?;
                 let e = self
                     .learn(&f)
                     .ok_or_else(|| OpError::new(path, "Drive returned it without a parent"))?;
@@ -536,16 +547,20 @@ impl Exec<'_> {
             self.check_remote_content(path, id, b.md5).await?;
         }
         let f = match replace {
-            Some(id) => self.remote.update_content(id, &source).await,
+            Some(id) => self
+                .remote
+                .update_content(id, &source)
+                .await
+                .map_err(|e| OpError::drive(path, e))?,
             None => {
                 let parent = self.parent_id(path)?;
                 let id = self.create_id(path).await?;
                 self.remote
                     .create_file(&NewFile::new(parent, name).with_id(id), &source)
                     .await
+                    .map_err(|e| self.create_failed(path, e))?
             }
-        }
-        .map_err(|e| OpError::drive(path, e))?;
+        };
         let e = self
             .learn(&f)
             .ok_or_else(|| OpError::new(path, "Drive returned it without a parent"))?;

@@ -263,25 +263,34 @@ impl Engine {
         .await?;
         tracing::debug!(took = ?started.elapsed(), "Drive observed");
         let quiet = observed.unchanged && same_as_synced(&scanned.tree, &base);
+        let nothing = Tree::new();
         let (plan, base_view, remote_view) = if quiet {
             (
                 Plan::default(),
                 Cow::Borrowed(&base),
-                Cow::Borrowed(&observed.placed.tree),
+                Cow::Borrowed(&nothing),
             )
         } else {
+            let kept = |p: &RelPath, kind: Kind| !ignore.is_ignored(p, kind == Kind::Folder);
             let base_view: Tree<BaseEntry> = base
                 .iter()
-                .filter(|(p, b)| !ignore.is_ignored(p, b.kind == Kind::Folder))
+                .filter(|(p, b)| kept(p, b.kind))
                 .map(|(p, b)| (p.clone(), b.clone()))
                 .collect();
-            let remote_view: Tree<_> = observed
-                .placed
-                .tree
-                .iter()
-                .filter(|(p, r)| !ignore.is_ignored(p, r.kind == Kind::Folder))
-                .map(|(p, r)| (p.clone(), r.clone()))
-                .collect();
+            let remote_view: Tree<_> = if observed.unchanged {
+                base.iter()
+                    .filter(|(p, b)| kept(p, b.kind))
+                    .map(|(p, b)| (p.clone(), observe::remote_of(b)))
+                    .collect()
+            } else {
+                observed
+                    .placed
+                    .tree
+                    .iter()
+                    .filter(|(p, r)| kept(p, r.kind))
+                    .map(|(p, r)| (p.clone(), r.clone()))
+                    .collect()
+            };
             let ctx = PlanContext {
                 host: opts.host.clone(),
                 now: opts.now,

@@ -37,13 +37,13 @@ pub struct Observed {
     pub placed: Placed,
     /// The cursor to store once the plan made from it has fully run.
     pub cursor: Cursor,
-    /// Nothing in the pair changed on Drive since the synced tree was recorded: `placed` is
-    /// the synced tree itself (no name mappings are listed).
+    /// Nothing in the pair changed on Drive since the synced tree was recorded: Drive's tree
+    /// is the synced tree (see [`remote_of`]) and `placed` is left empty.
     pub unchanged: bool,
 }
 
 /// A synced entry as the Drive entry it was at the last sync.
-fn remote_of(b: &BaseEntry) -> RemoteEntry {
+pub fn remote_of(b: &BaseEntry) -> RemoteEntry {
     RemoteEntry {
         id: b.id.clone(),
         parent: b.parent.clone(),
@@ -142,16 +142,8 @@ pub async fn observe(
                 .any(|ch| concerns_pair(ch, &known, root))
                 && places_as_recorded(base, rules)
             {
-                let tree = base
-                    .iter()
-                    .map(|(p, b)| (p.clone(), remote_of(b)))
-                    .collect();
-                let placed = Placed {
-                    tree,
-                    mappings: Vec::new(),
-                };
                 return Ok(Observed {
-                    placed,
+                    placed: Placed::default(),
                     cursor,
                     unchanged: true,
                 });

@@ -409,3 +409,110 @@ async fn a_narrowed_sync_rereads_only_the_touched_paths_and_what_it_wrote_itself
     r.sync().await;
     r.assert_identical().await;
 }
+
+/// Waits (in paused time) until the pair's published status satisfies `f`.
+async fn status_until(
+    rx: &mut tokio::sync::watch::Receiver<drivesync_engine::live::PairStatus>,
+    f: impl Fn(&drivesync_engine::live::PairStatus) -> bool,
+) -> drivesync_engine::live::PairStatus {
+    loop {
+        {
+            let s = rx.borrow_and_update();
+            if f(&s) {
+                return s.clone();
+            }
+        }
+        rx.changed().await.expect("the loop is running");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_drive_pauses_the_live_loop_with_its_reason_and_it_resumes_by_itself() {
+    use drivesync_engine::live::{run_pair, Command, PairState, PairStatus, Timing};
+    use drivesync_engine::Blocker;
+    let r = rig().await;
+    r.remote.set_quota(Some(0));
+    r.fs.write("big.txt", b"does not fit");
+    let pair = r.engine.pair().clone();
+    let engine = Engine::new(
+        r.remote.clone(),
+        Arc::new(r.fs.clone()),
+        r.db.clone(),
+        pair.clone(),
+    );
+    let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut status) = tokio::sync::watch::channel(PairStatus::starting(&pair));
+    let task = tokio::spawn(run_pair(
+        engine,
+        Timing::default(),
+        "testhost".into(),
+        rx,
+        tx,
+    ));
+
+    let held = status_until(&mut status, |s| {
+        matches!(s.state, PairState::Blocked { .. })
+    })
+    .await;
+    let PairState::Blocked { blocker, message } = held.state else {
+        unreachable!()
+    };
+    assert_eq!(blocker, Blocker::DriveFull);
+    assert!(message.contains("storage is full") && message.contains("resumes by itself"));
+    let log =
+        r.db.activity(&drivesync_state::ActivityQuery {
+            pair: Some(pair.id),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        log.iter().any(|a| a.message.contains("storage is full")),
+        "{log:?}"
+    );
+
+    // Space is freed: within the re-check interval (5 min) it syncs again by itself.
+    r.remote.set_quota(None);
+    let started = tokio::time::Instant::now();
+    status_until(&mut status, |s| s.state == PairState::Idle).await;
+    assert!(started.elapsed() <= std::time::Duration::from_secs(301));
+    assert_eq!(
+        r.remote.content(&r.id_of("big.txt").await).unwrap(),
+        b"does not fit"
+    );
+
+    // Pause and resume reach the loop.
+    commands.send(Command::Pause).unwrap();
+    status_until(&mut status, |s| s.state == PairState::Paused).await;
+    commands.send(Command::Resume).unwrap();
+    status_until(&mut status, |s| s.state == PairState::Idle).await;
+    drop(commands);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unusable_pregenerated_id_is_replaced_at_the_next_sync() {
+    let r = rig().await;
+    r.fs.write("a.txt", b"a");
+    let pair = r.engine.pair().id;
+    r.db.set_pending_id(pair, &rp("a.txt"), &DriveId::new("never-generated"))
+        .unwrap();
+    let first = r.engine.sync(&opts()).await.unwrap();
+    assert_eq!(first.errors.len(), 1, "{:#?}", first.errors);
+    assert!(first.errors[0].message.contains("fileIdNotUsable"));
+    r.sync().await;
+    r.assert_identical().await;
+}
+
+#[tokio::test]
+async fn a_create_refused_for_quota_can_reuse_its_id_once_there_is_room() {
+    let r = rig().await;
+    r.remote.set_quota(Some(0));
+    r.fs.write("a.txt", b"a");
+    let first = r.engine.sync(&opts()).await.unwrap();
+    assert_eq!(first.errors.len(), 1);
+    let id = r.db.pending_id(r.engine.pair().id, &rp("a.txt")).unwrap();
+    r.remote.set_quota(None);
+    r.sync().await;
+    assert_eq!(Some(r.id_of("a.txt").await), id, "the stored id was used");
+    r.assert_identical().await;
+}

@@ -194,7 +194,7 @@ impl MemRemote {
                     id,
                 ));
             }
-            Some(id) if !t.reserved.remove(id) => {
+            Some(id) if !t.reserved.contains(id) => {
                 return Err(api(
                     400,
                     "fileIdNotUsable",
@@ -207,6 +207,8 @@ impl MemRemote {
         };
         let size = content.as_ref().map_or(0, |c| c.len() as u64);
         Self::check_quota(&t, size, FileRef::Name(new.name.clone()))?;
+        // A generated id is used up by a create that succeeds, not by one that fails.
+        t.reserved.remove(&id);
         let mut f = t.blank(id, &new.name, mime, vec![parent]);
         if let Some(m) = modified {
             f.modified_time = Some(m);
