@@ -215,10 +215,16 @@ async fn p7(emu: &EmulatorHandle, files: u64, secs: u64) {
         }
         std::fs::write(dir.join(format!("f{i:06}.txt")), format!("{i}")).unwrap();
     }
-    drivesync_ok(&r.config, &["pair", "add", r.local.to_str().unwrap(), "/Idle"]);
+    drivesync_ok(
+        &r.config,
+        &["pair", "add", r.local.to_str().unwrap(), "/Idle"],
+    );
     let t = Instant::now();
     drivesync_ok(&r.config, &["sync"]);
-    println!("P7 setup: first sync of {files} files took {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "P7 setup: first sync of {files} files took {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     let mut child = start(&r.config);
     wait_idle(&r.config);
     // Settle: the first poll after start reads back the first sync's own changes.

@@ -191,6 +191,57 @@ async fn run_syncs_by_itself_and_takes_commands_from_other_processes() {
         || !on_drive(&emu, "/Sync/paused.txt").is_empty(),
     );
 
+    // An editor's save (write a temp file, rename it over the original) is an edit: the
+    // same Drive file gets the new content; nothing goes to Drive's trash.
+    let id = on_drive(&emu, "/Sync/a.txt")[0].0.clone();
+    std::fs::write(local.join("a.txt.tmp"), b"saved by an editor").unwrap();
+    std::fs::rename(local.join("a.txt.tmp"), local.join("a.txt")).unwrap();
+    wait_for("the saved file on Drive", Duration::from_secs(20), || {
+        on_drive(&emu, "/Sync/a.txt")
+            .first()
+            .is_some_and(|(_, m)| m.as_deref() == Some(md5_hex(b"saved by an editor").as_str()))
+    });
+    assert_eq!(
+        on_drive(&emu, "/Sync/a.txt")[0].0,
+        id,
+        "the same Drive file"
+    );
+    assert!(
+        !emu.snapshot().files.iter().any(|f| f.trashed),
+        "nothing trashed"
+    );
+
+    // Google revokes access: the pair holds with a reconnect message; a new login resumes it.
+    emu.expire_access_tokens().unwrap();
+    emu.revoke_refresh_tokens().unwrap();
+    std::fs::write(local.join("offline.txt"), b"written while signed out").unwrap();
+    wait_for("the reconnect state", Duration::from_secs(30), || {
+        status(&config)["daemon"]["pairs"][0]["blocker"]["kind"] == "sign_in"
+    });
+    let message = status(&config)["daemon"]["pairs"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("Reconnect"), "{message}");
+    common::login(common::drivesync(&config)).await.unwrap();
+    wait_for(
+        "the sync after the new login",
+        Duration::from_secs(30),
+        || !on_drive(&emu, "/Sync/offline.txt").is_empty(),
+    );
+
+    // Disabling a pair stops its loop at once; enabling it starts it again.
+    let out = ok(&config, &["pair", "set", "s", "--enabled", "off"]);
+    assert!(out.contains("picked up the change"), "{out}");
+    assert_eq!(
+        status(&config)["daemon"]["pairs"].as_array().unwrap().len(),
+        0
+    );
+    ok(&config, &["pair", "set", "s", "--enabled", "on"]);
+    wait_for("the pair to run again", Duration::from_secs(20), || {
+        live_state(&config).as_deref() == Some("idle")
+    });
+
     // The local folder vanishes (an unmounted disk): the pair holds, nothing is trashed.
     let away = dir.path().join("Away");
     std::fs::rename(&local, &away).unwrap();
