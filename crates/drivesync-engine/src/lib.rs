@@ -91,6 +91,8 @@ struct Cache {
     local: Option<Tree<LocalEntry>>,
     /// Local paths changed by this engine since that scan.
     dirty: BTreeSet<RelPath>,
+    /// That scan found exactly the synced tree (a quiet sync).
+    clean: bool,
 }
 
 /// Syncs one pair.
@@ -235,7 +237,16 @@ impl Engine {
             hash_concurrency: 4,
         };
         let ignore_file = RelPath::new(IGNORE_FILE).expect("a plain name");
+        // Nothing reported, nothing written by the last sync, and the local tree was the
+        // synced tree then: it still is (an idle poll reads only Drive).
+        let untouched = matches!(scope, Scope::Touched(p) if p.is_empty())
+            && cached.dirty.is_empty()
+            && cached.clean;
         let scanned = match (scope, cached.local) {
+            (_, Some(tree)) if untouched => Scan {
+                tree,
+                ..Scan::default()
+            },
             (Scope::Touched(paths), Some(mut tree)) if !paths.contains(&ignore_file) => {
                 let mut touched = cached.dirty.clone();
                 touched.extend(paths.iter().cloned());
@@ -262,7 +273,7 @@ impl Engine {
         )
         .await?;
         tracing::debug!(took = ?started.elapsed(), "Drive observed");
-        let quiet = observed.unchanged && same_as_synced(&scanned.tree, &base);
+        let quiet = observed.unchanged && (untouched || same_as_synced(&scanned.tree, &base));
         let nothing = Tree::new();
         let (plan, base_view, remote_view) = if quiet {
             (
@@ -316,6 +327,7 @@ impl Engine {
                 base: Some(base),
                 local: Some(scanned.tree),
                 dirty: cached.dirty,
+                clean: quiet,
             };
             return Ok(report);
         }
@@ -327,18 +339,27 @@ impl Engine {
                 opts.now,
             );
         }
-        let synced = self
-            .run_plan(&plan, &base, &remote_view, opts, &mut report)
-            .await?;
+        // An empty plan runs nothing: the synced tree stays as it is (not even copied, which
+        // matters to an idle loop with 100,000 files).
+        let synced = if plan.ops.is_empty() {
+            None
+        } else {
+            Some(
+                self.run_plan(&plan, &base, &remote_view, opts, &mut report)
+                    .await?,
+            )
+        };
         let dirty = plan.ops.iter().flat_map(Op::local_paths).collect();
-        if report.errors.is_empty() {
+        if report.errors.is_empty() && cursor.as_ref() != Some(&observed.cursor) {
             self.db.set_cursor(pair, &observed.cursor)?;
         }
         self.db.set_last_sync(pair, opts.now)?;
+        drop(remote_view);
         *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Cache {
-            base: Some(synced),
+            base: Some(synced.unwrap_or(base)),
             local: Some(scanned.tree),
             dirty,
+            clean: quiet,
         };
         Ok(report)
     }

@@ -135,12 +135,15 @@ pub async fn observe(
             let token = drivesync_drive::ChangeToken::new(c.0.clone());
             let changes = remote.list_changes(&token).await?;
             let cursor = Cursor(changes.new_start_page_token.as_str().to_owned());
-            let known: HashMap<&DriveId, &BaseEntry> = base.values().map(|b| (&b.id, b)).collect();
-            if !changes
-                .changes
-                .iter()
-                .any(|ch| concerns_pair(ch, &known, root))
-                && places_as_recorded(base, rules)
+            let quiet_feed = changes.changes.is_empty() || {
+                let known: HashMap<&DriveId, &BaseEntry> =
+                    base.values().map(|b| (&b.id, b)).collect();
+                !changes
+                    .changes
+                    .iter()
+                    .any(|ch| concerns_pair(ch, &known, root))
+            };
+            if quiet_feed && places_as_recorded(base, rules)
             {
                 return Ok(Observed {
                     placed: Placed::default(),
