@@ -91,6 +91,16 @@ enum Command {
         /// The pair (name or id); default: all.
         pair: Option<String>,
     },
+    /// Limit the running drivesync's transfer speeds now (KiB/s, 0 = unlimited). The config
+    /// file's `[sync] upload_limit_kib` / `download_limit_kib` apply at start.
+    Limit {
+        /// Upload limit in KiB/s.
+        #[arg(long)]
+        up: Option<u64>,
+        /// Download limit in KiB/s.
+        #[arg(long)]
+        down: Option<u64>,
+    },
 }
 
 /// A switch on the command line.
@@ -257,6 +267,13 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Resume { pair } => {
             let done = format!("Resumed {}.", pair.as_deref().unwrap_or("every pair"));
             return run_cmd::control(&app, Request::Resume { pair }, &done).await;
+        }
+        Command::Limit { up, down } => {
+            let req = Request::Limit {
+                up_kib: up,
+                down_kib: down,
+            };
+            return run_cmd::control(&app, req, "Speed limits set.").await;
         }
     }
     Ok(0)

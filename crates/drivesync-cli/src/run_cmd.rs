@@ -133,6 +133,12 @@ pub fn print_live(status: &DaemonStatus) {
     if let Some(p) = &status.account_problem {
         println!("drivesync run (pid {}): not syncing: {p}", status.pid);
     }
+    let kib = |l: Option<u64>| l.map_or("unlimited".to_owned(), |b| format!("{} KiB/s", b / 1024));
+    println!(
+        "  speed limits: up {}, down {}",
+        kib(status.upload_limit),
+        kib(status.download_limit)
+    );
     for p in &status.pairs {
         println!("  {}: {}", p.name, describe(p));
     }

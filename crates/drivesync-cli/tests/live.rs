@@ -191,6 +191,13 @@ async fn run_syncs_by_itself_and_takes_commands_from_other_processes() {
         || !on_drive(&emu, "/Sync/paused.txt").is_empty(),
     );
 
+    // Speed limits change at run time (the throttling itself is tested in drivesync-drive).
+    let out = ok(&config, &["limit", "--up", "64", "--down", "128"]);
+    assert!(out.contains("up 64 KiB/s, down 128 KiB/s"), "{out}");
+    assert_eq!(status(&config)["daemon"]["upload_limit"], 65536);
+    ok(&config, &["limit", "--up", "0", "--down", "0"]);
+    assert!(status(&config)["daemon"]["download_limit"].is_null());
+
     // An editor's save (write a temp file, rename it over the original) is an edit: the
     // same Drive file gets the new content; nothing goes to Drive's trash.
     let id = on_drive(&emu, "/Sync/a.txt")[0].0.clone();

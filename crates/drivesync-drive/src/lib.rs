@@ -7,9 +7,12 @@
 //!   ([`retry::classify`] decides), client-wide rate and concurrency limits, idempotent
 //!   creates, multipart and resumable uploads ([`UploadSessions`] keeps sessions across
 //!   restarts), resumed downloads, MD5 checked both ways.
+//! * [`Bandwidth`]: upload and download speed limits (token buckets) shared by a client's
+//!   transfers and adjustable while they run ([`GoogleDrive::with_bandwidth`]).
 //! * Feature `fake`: `MemRemote` (in memory, same semantics) and `FaultyRemote` (injects
 //!   errors into any store), in the `fake` module.
 
+mod bandwidth;
 mod error;
 pub mod fields;
 mod google;
@@ -22,6 +25,7 @@ mod store;
 #[cfg(feature = "fake")]
 pub mod fake;
 
+pub use bandwidth::Bandwidth;
 pub use error::{DriveError, FileRef};
 pub use google::{DriveConfig, GoogleDrive, Metrics, CHUNK_UNIT};
 pub use model::{

@@ -13,6 +13,8 @@
 //! allow_plaintext_tokens = false        # only if no keychain is reachable; file mode 0600
 //! [sync]
 //! poll_seconds = 15                     # how often `drivesync run` reads Drive's changes
+//! upload_limit_kib = 0                  # KiB/s for uploads, 0 = unlimited
+//! download_limit_kib = 0                # KiB/s for downloads, 0 = unlimited
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -45,6 +47,8 @@ struct FileConfig {
 #[serde(default, deny_unknown_fields)]
 struct SyncSection {
     poll_seconds: Option<u64>,
+    upload_limit_kib: u64,
+    download_limit_kib: u64,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -76,6 +80,15 @@ pub struct Config {
     allow_plaintext_tokens: bool,
     /// How often a running drivesync reads Drive's change feed when idle.
     pub poll: std::time::Duration,
+    /// Upload speed limit in bytes per second (`None`: unlimited).
+    pub upload_limit: Option<u64>,
+    /// Download speed limit in bytes per second (`None`: unlimited).
+    pub download_limit: Option<u64>,
+}
+
+/// A limit in KiB/s from the config (0 = unlimited) in bytes per second.
+pub fn kib_limit(kib: u64) -> Option<u64> {
+    (kib > 0).then(|| kib.saturating_mul(1024))
 }
 
 fn dirs() -> Option<directories::ProjectDirs> {
@@ -143,6 +156,8 @@ impl Config {
                 Some(s) => std::time::Duration::from_secs(s),
                 None => std::time::Duration::from_secs(15),
             },
+            upload_limit: kib_limit(file.sync.upload_limit_kib),
+            download_limit: kib_limit(file.sync.download_limit_kib),
         })
     }
 

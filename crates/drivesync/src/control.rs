@@ -37,6 +37,14 @@ pub enum Request {
         /// Let this sync trash more than the delete guard allows.
         force_deletes: bool,
     },
+    /// Set the transfer speed limits, in KiB/s (0 = unlimited), until it stops (the config
+    /// file's `[sync]` limits apply at start).
+    Limit {
+        /// Upload limit; unchanged when absent.
+        up_kib: Option<u64>,
+        /// Download limit; unchanged when absent.
+        down_kib: Option<u64>,
+    },
     /// Re-read the pairs (after `pair add/set/remove`); with `reconnect`, also the sign-in
     /// (after `login`).
     Reload {
@@ -79,6 +87,7 @@ async fn handle(daemon: &Daemon, req: Request) -> Result<DaemonStatus, Error> {
             };
             daemon.command(pair.as_deref(), c).await?;
         }
+        Request::Limit { up_kib, down_kib } => daemon.set_limits(up_kib, down_kib),
         Request::Reload { reconnect } => daemon.reload(reconnect).await?,
     }
     Ok(daemon.status().await)

@@ -30,6 +30,10 @@ pub struct DaemonStatus {
     pub account_problem: Option<String>,
     /// Each running pair.
     pub pairs: Vec<PairStatus>,
+    /// The upload speed limit in bytes per second, if any.
+    pub upload_limit: Option<u64>,
+    /// The download speed limit in bytes per second, if any.
+    pub download_limit: Option<u64>,
 }
 
 struct Loop {
@@ -171,10 +175,24 @@ impl Daemon {
         Ok(targets.len())
     }
 
+    /// Sets the transfer speed limits in KiB/s (0 = unlimited; `None` leaves one as it is);
+    /// transfers in flight slow down or speed up at once.
+    pub fn set_limits(&self, up_kib: Option<u64>, down_kib: Option<u64>) {
+        let b = self.app.bandwidth();
+        let (up, down) = b.limits();
+        b.set_limits(
+            up_kib.map_or(up, crate::config::kib_limit),
+            down_kib.map_or(down, crate::config::kib_limit),
+        );
+    }
+
     /// The status of every running pair.
     pub async fn status(&self) -> DaemonStatus {
         let inner = self.inner.lock().await;
+        let (upload_limit, download_limit) = self.app.bandwidth().limits();
         DaemonStatus {
+            upload_limit,
+            download_limit,
             pid: std::process::id(),
             started: self.started,
             account_problem: inner.account_problem.clone(),

@@ -14,7 +14,7 @@ mod pairs;
 use std::sync::Arc;
 
 use drivesync_auth::{AuthConfig, LoginOptions, Session, SystemClock, TokenStore};
-use drivesync_drive::{DriveConfig, DriveId, GoogleDrive, RemoteStore};
+use drivesync_drive::{Bandwidth, DriveConfig, DriveId, GoogleDrive, RemoteStore};
 
 pub use config::{Config, Overrides};
 pub use daemon::{Daemon, DaemonStatus};
@@ -30,14 +30,16 @@ pub use pairs::{PairInfo, SyncRequest};
 #[derive(Debug, Clone)]
 pub struct Drivesync {
     config: Config,
+    bandwidth: Bandwidth,
 }
 
 impl Drivesync {
     /// Loads the configuration (see [`Config::load`]).
     pub fn open(overrides: &Overrides) -> Result<Self, Error> {
-        Ok(Self {
-            config: Config::load(overrides)?,
-        })
+        let config = Config::load(overrides)?;
+        let bandwidth = Bandwidth::unlimited();
+        bandwidth.set_limits(config.upload_limit, config.download_limit);
+        Ok(Self { config, bandwidth })
     }
 
     /// The configuration in use.
@@ -98,10 +100,16 @@ impl Drivesync {
     }
 
     fn drive(&self, session: Session) -> Result<GoogleDrive<Session>, Error> {
-        Ok(GoogleDrive::new(
-            session,
-            DriveConfig::at(self.config.endpoints()),
-        )?)
+        Ok(
+            GoogleDrive::new(session, DriveConfig::at(self.config.endpoints()))?
+                .with_bandwidth(self.bandwidth.clone()),
+        )
+    }
+
+    /// The transfer speed limits of every Drive client this instance builds (bytes per
+    /// second up and down; `None` is unlimited). Changing them applies to transfers in flight.
+    pub fn bandwidth(&self) -> &Bandwidth {
+        &self.bandwidth
     }
 
     /// Who is signed in, and their storage quota.

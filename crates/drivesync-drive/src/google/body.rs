@@ -1,5 +1,6 @@
 //! Request bodies read from disk as they are sent (never a whole file or chunk in memory),
-//! hashing the bytes that pass into the upload's running MD5.
+//! hashing the bytes that pass into the upload's running MD5, and paced by the client's
+//! upload limit as they are polled.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use drivesync_model::Md5;
 use md5::Digest;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use crate::bandwidth::{Bandwidth, Direction};
 use crate::DriveError;
 
 /// Read size for bodies and local hashing.
@@ -198,9 +200,15 @@ enum Part {
     End,
 }
 
-/// A streamed body for `range`, hashing into `state`. A file that is shorter than the range
-/// (it changed while read) fails the body with `UnexpectedEof`, recorded in `state.error`.
-pub(super) fn file_body(range: FileRange, state: SharedHashing) -> reqwest::Body {
+/// A streamed body for `range`, hashing into `state`, sent no faster than `bandwidth`'s
+/// upload limit allows (the whole body counts: multipart framing too). A file that is
+/// shorter than the range (it changed while read) fails the body with `UnexpectedEof`,
+/// recorded in `state.error`.
+pub(super) fn file_body(
+    range: FileRange,
+    state: SharedHashing,
+    bandwidth: &Bandwidth,
+) -> reqwest::Body {
     let range = Arc::new(range);
     let stream = futures_util::stream::unfold(Part::Open, move |part| {
         let (range, state) = (range.clone(), state.clone());
@@ -255,7 +263,7 @@ pub(super) fn file_body(range: FileRange, state: SharedHashing) -> reqwest::Body
             }
         }
     });
-    reqwest::Body::wrap_stream(stream)
+    reqwest::Body::wrap_stream(bandwidth.throttle(Direction::Up, stream))
 }
 
 #[cfg(test)]
@@ -281,7 +289,7 @@ mod tests {
             head: Some(Bytes::from_static(b"H")),
             tail: Some(Bytes::from_static(b"T")),
         };
-        let out = file_body(whole, state.clone())
+        let out = file_body(whole, state.clone(), &Bandwidth::unlimited())
             .collect()
             .await
             .unwrap()
@@ -301,7 +309,7 @@ mod tests {
             head: None,
             tail: None,
         };
-        let out = file_body(part, state.clone())
+        let out = file_body(part, state.clone(), &Bandwidth::unlimited())
             .collect()
             .await
             .unwrap()
@@ -327,7 +335,10 @@ mod tests {
             head: None,
             tail: None,
         };
-        assert!(file_body(range, state.clone()).collect().await.is_err());
+        assert!(file_body(range, state.clone(), &Bandwidth::unlimited())
+            .collect()
+            .await
+            .is_err());
         assert_eq!(
             state.progress().error.as_ref().map(io::Error::kind),
             Some(io::ErrorKind::UnexpectedEof)

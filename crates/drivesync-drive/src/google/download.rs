@@ -1,5 +1,8 @@
 //! Downloads streamed into the caller's writer, resumed with `Range: bytes=K-` after a
-//! dropped connection, MD5 checked at the end; and exports of Google Docs.
+//! dropped connection, MD5 checked at the end; and exports of Google Docs. Both read the
+//! response no faster than the client's download limit allows.
+
+use std::pin::pin;
 
 use drivesync_auth::AccessTokenSource;
 use drivesync_model::{DriveId, Md5};
@@ -13,6 +16,7 @@ use bytes::Bytes;
 use super::body::{Md5Pipe, READ_BLOCK};
 use super::transport::{Ctx, Failed};
 use super::GoogleDrive;
+use crate::bandwidth::Direction;
 use crate::error::FileRef;
 use crate::fields;
 use crate::store::Downloaded;
@@ -144,7 +148,9 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
                         .and_then(|v| v.to_str().ok()?.parse().ok()),
                 ),
             };
-            let mut body = s.resp.bytes_stream();
+            let mut body = pin!(self
+                .bandwidth
+                .throttle(Direction::Down, s.resp.bytes_stream()));
             let mut cut = None;
             while let Some(next) = body.next().await {
                 match next {
@@ -222,7 +228,9 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
                 &|s| s.is_success(),
             )
             .await?;
-        let mut body = s.resp.bytes_stream();
+        let mut body = pin!(self
+            .bandwidth
+            .throttle(Direction::Down, s.resp.bytes_stream()));
         let mut n = 0u64;
         while let Some(next) = body.next().await {
             let data = next

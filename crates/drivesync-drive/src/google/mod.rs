@@ -18,6 +18,7 @@ use drivesync_model::{DriveId, GoogleEndpoints, Md5};
 use tokio::io::AsyncWrite;
 use url::Url;
 
+use crate::bandwidth::Bandwidth;
 use crate::model::{About, ChangeList, ChangeToken, File, FileList, PageToken};
 use crate::retry::RetryPolicy;
 use crate::sessions::{MemSessions, UploadSessions};
@@ -136,6 +137,7 @@ impl Counters {
 pub struct GoogleDrive<T> {
     transport: Transport<T>,
     config: DriveConfig,
+    bandwidth: Bandwidth,
     sessions: Arc<dyn UploadSessions>,
     ids: Mutex<Vec<DriveId>>,
     refill: tokio::sync::Mutex<()>,
@@ -168,6 +170,7 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
             sessions: Arc::new(MemSessions::new()),
             ids: Mutex::new(Vec::new()),
             refill: tokio::sync::Mutex::new(()),
+            bandwidth: Bandwidth::unlimited(),
             config,
         })
     }
@@ -206,6 +209,22 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
             u.set_path(&format!("{}{suffix}", u.path()));
         }
         u
+    }
+}
+
+impl<T> GoogleDrive<T> {
+    /// Limits this client's transfers to `bandwidth` (unlimited until this is called): every
+    /// upload body (multipart requests, resumable chunks) spends its upload tokens, every
+    /// download and export its download tokens, as the bytes stream. Keep a clone of
+    /// `bandwidth` to change the limits later; the change applies to transfers in flight.
+    pub fn with_bandwidth(mut self, bandwidth: Bandwidth) -> Self {
+        self.bandwidth = bandwidth;
+        self
+    }
+
+    /// The limits this client's transfers follow (a handle: clone it to change them).
+    pub fn bandwidth(&self) -> &Bandwidth {
+        &self.bandwidth
     }
 }
 

@@ -1,6 +1,7 @@
 //! Resumable uploads: a session per upload (saved through [`crate::UploadSessions`]), chunks
-//! of a multiple of 256 KiB read from disk one at a time, the server's `Range` as the truth
-//! after any failure (status query `bytes */N`), and a new session when the old one is gone.
+//! of a multiple of 256 KiB read from disk one at a time (smaller under a low upload limit),
+//! the server's `Range` as the truth after any failure (status query `bytes */N`), and a new
+//! session when the old one is gone.
 
 use drivesync_auth::AccessTokenSource;
 use drivesync_model::{Md5, Sensitive};
@@ -10,7 +11,7 @@ use reqwest::StatusCode;
 use super::body::{file_body, FileRange, Hashing, Md5Pipe};
 use super::transport::{parse_json, Auth, Ctx, Failed};
 use super::upload::Target;
-use super::GoogleDrive;
+use super::{GoogleDrive, CHUNK_UNIT};
 use crate::fields;
 use crate::model::File;
 use crate::retry::Backoff;
@@ -215,7 +216,6 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
         };
         let mut offset = 0u64;
         let mut need_status = !fresh;
-        let chunk = self.config.chunk();
         loop {
             if need_status {
                 need_status = false;
@@ -231,7 +231,8 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
                 // Resuming: the bytes Drive already has still count towards the MD5.
                 hashing.catch_up(&source.path, offset).await?;
             }
-            let n = chunk.min(len - offset);
+            // Sized afresh for each chunk: the upload limit may have changed.
+            let n = chunk_within(self.config.chunk(), self.upload_budget()).min(len - offset);
             let end = offset + n;
             let range = FileRange {
                 path: source.path.clone(),
@@ -247,7 +248,7 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
                 .put(uri.expose())
                 .header(CONTENT_RANGE, format!("bytes {offset}-{}/{len}", end - 1))
                 .header(CONTENT_LENGTH, n)
-                .body(file_body(range, hashing.clone()));
+                .body(file_body(range, hashing.clone(), &self.bandwidth));
             let failed = match self.transport.try_once(rb, &auth, &accept).await {
                 Ok(s) if s.resp.status() == StatusCode::PERMANENT_REDIRECT => {
                     let now = stored(s.resp.headers()).min(len);
@@ -286,9 +287,21 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
     }
 }
 
+/// `chunk` (a multiple of 256 KiB), or less to stay within `budget` bytes; at least 256 KiB.
+fn chunk_within(chunk: u64, budget: u64) -> u64 {
+    chunk.min((budget / CHUNK_UNIT).max(1) * CHUNK_UNIT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_shrink_to_the_budget_in_whole_units() {
+        assert_eq!(chunk_within(8 << 20, u64::MAX), 8 << 20);
+        assert_eq!(chunk_within(8 << 20, (1 << 20) + 5), 1 << 20);
+        assert_eq!(chunk_within(8 << 20, 1), CHUNK_UNIT);
+    }
 
     #[test]
     fn range_header_gives_the_stored_length() {

@@ -1,5 +1,6 @@
 //! Uploads: small files as one multipart request streamed from disk, larger ones as resumable
-//! sessions (see [`super::resumable`]). Every upload checks Drive's MD5 against the MD5 of
+//! sessions (see [`super::resumable`]); under an upload limit, requests are kept small enough
+//! to be sent within the read timeout. Every upload checks Drive's MD5 against the MD5 of
 //! the bytes read; creates carry a pre-generated id so that a replayed create never makes a
 //! second file.
 
@@ -17,6 +18,7 @@ use url::Url;
 use super::body::{file_body, md5_of_file, FileRange, Hashing, Md5Pipe, SharedHashing};
 use super::transport::{parse_json, Ctx};
 use super::GoogleDrive;
+use crate::bandwidth::Direction;
 use crate::error::FileRef;
 use crate::fields;
 use crate::model::File;
@@ -34,6 +36,24 @@ pub(super) struct Target {
     pub id: Option<DriveId>,
 }
 
+impl<T> GoogleDrive<T> {
+    /// Body bytes one upload request may carry: unlimited without an upload limit; under one,
+    /// what the limit lets through in a third of `read_timeout`, because reqwest counts a
+    /// request's whole send time against that timeout (a slower body would time out and be
+    /// retried forever).
+    pub(super) fn upload_budget(&self) -> u64 {
+        match self.bandwidth.rate(Direction::Up) {
+            None => u64::MAX,
+            Some(rate) => (rate as f64 * self.config.read_timeout.as_secs_f64() / 3.0) as u64,
+        }
+    }
+
+    /// Whether `len` bytes go up in one multipart request (else resumably, in chunks).
+    fn multipart_fits(&self, len: u64) -> bool {
+        len <= self.config.multipart_max && len <= self.upload_budget()
+    }
+}
+
 impl<T: AccessTokenSource> GoogleDrive<T> {
     pub(super) async fn create_file_impl(
         &self,
@@ -41,8 +61,9 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
         source: &UploadSource,
     ) -> Result<File, DriveError> {
         let len = local_len(&source.path).await?;
+        let multipart = self.multipart_fits(len);
         let mut saved = match &source.resume_key {
-            Some(k) if len > self.config.multipart_max => self
+            Some(k) if !multipart => self
                 .sessions
                 .load(k)
                 .filter(|s| s.size == len && (new.id.is_none() || s.file_id == new.id)),
@@ -66,7 +87,10 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
                 file: FileRef::Name(new.name.clone()),
                 id: id.clone(),
             };
-            return match self.upload(&target, source, len, saved.take()).await {
+            return match self
+                .upload(&target, source, len, multipart, saved.take())
+                .await
+            {
                 Err(e) if !retried && self.stale_pooled_id(&e, new.id.is_none()) => {
                     retried = true;
                     continue;
@@ -88,10 +112,9 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
         source: &UploadSource,
     ) -> Result<File, DriveError> {
         let len = local_len(&source.path).await?;
+        let multipart = self.multipart_fits(len);
         let saved = match &source.resume_key {
-            Some(k) if len > self.config.multipart_max => {
-                self.sessions.load(k).filter(|s| s.size == len)
-            }
+            Some(k) if !multipart => self.sessions.load(k).filter(|s| s.size == len),
             _ => None,
         };
         let mut meta = json!({});
@@ -106,18 +129,19 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
             file: FileRef::from(id),
             id: None,
         };
-        self.upload(&target, source, len, saved).await
+        self.upload(&target, source, len, multipart, saved).await
     }
 
-    /// Sends `source` to `target` (multipart or resumable by size) and checks the MD5.
+    /// Sends `source` to `target` (`multipart`, else resumable) and checks the MD5.
     async fn upload(
         &self,
         target: &Target,
         source: &UploadSource,
         len: u64,
+        multipart: bool,
         saved: Option<crate::sessions::ResumableSession>,
     ) -> Result<File, DriveError> {
-        let (file, local) = if len <= self.config.multipart_max {
+        let (file, local) = if multipart {
             self.multipart(target, source, len).await?
         } else {
             self.resumable(target, source, len, saved).await?
@@ -176,7 +200,7 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
                             CONTENT_TYPE,
                             format!("multipart/related; boundary={boundary}"),
                         )
-                        .body(file_body(range, state)))
+                        .body(file_body(range, state, &self.bandwidth)))
                 },
                 &|s| s.is_success(),
             )
