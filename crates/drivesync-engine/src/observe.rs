@@ -143,8 +143,7 @@ pub async fn observe(
                     .iter()
                     .any(|ch| concerns_pair(ch, &known, root))
             };
-            if quiet_feed && places_as_recorded(base, rules)
-            {
+            if quiet_feed && places_as_recorded(base, rules) {
                 return Ok(Observed {
                     placed: Placed::default(),
                     cursor,

@@ -516,3 +516,41 @@ async fn a_create_refused_for_quota_can_reuse_its_id_once_there_is_room() {
     assert_eq!(Some(r.id_of("a.txt").await), id, "the stored id was used");
     r.assert_identical().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_full_disk_pauses_the_live_loop_and_it_resumes_by_itself() {
+    use drivesync_engine::live::{run_pair, PairState, PairStatus, Timing};
+    use drivesync_engine::Blocker;
+    let r = rig().await;
+    r.device_write(&r.root.clone(), "down.txt", b"needs room")
+        .await;
+    r.fs.set_disk_full(true);
+    let pair = r.engine.pair().clone();
+    let engine = Engine::new(
+        r.remote.clone(),
+        Arc::new(r.fs.clone()),
+        r.db.clone(),
+        pair.clone(),
+    );
+    let (_commands, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut status) = tokio::sync::watch::channel(PairStatus::starting(&pair));
+    let task = tokio::spawn(run_pair(
+        engine,
+        Timing::default(),
+        "testhost".into(),
+        rx,
+        tx,
+    ));
+    let held = status_until(&mut status, |s| {
+        matches!(s.state, PairState::Blocked { .. })
+    })
+    .await;
+    assert!(
+        matches!(&held.state, PairState::Blocked { blocker: Blocker::DiskFull, message } if message.contains("is full")),
+        "{held:?}"
+    );
+    r.fs.set_disk_full(false);
+    status_until(&mut status, |s| s.state == PairState::Idle).await;
+    assert_eq!(r.fs.read("down.txt").unwrap(), b"needs room");
+    task.abort();
+}
