@@ -554,3 +554,53 @@ async fn a_full_disk_pauses_the_live_loop_and_it_resumes_by_itself() {
     assert_eq!(r.fs.read("down.txt").unwrap(), b"needs room");
     task.abort();
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_delete_guard_holds_the_live_loop_until_the_user_forces_it() {
+    use drivesync_engine::live::{run_pair, Command, PairState, PairStatus, Timing};
+    use drivesync_engine::Blocker;
+    let r = rig().await;
+    for i in 0..60 {
+        r.fs.write(format!("f{i}.txt").as_str(), format!("{i}"));
+    }
+    r.sync().await;
+    for i in 0..60 {
+        r.fs.remove(format!("f{i}.txt").as_str());
+    }
+    let pair = r.engine.pair().clone();
+    let engine = Engine::new(
+        r.remote.clone(),
+        Arc::new(r.fs.clone()),
+        r.db.clone(),
+        pair.clone(),
+    );
+    let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut status) = tokio::sync::watch::channel(PairStatus::starting(&pair));
+    let task = tokio::spawn(run_pair(
+        engine,
+        Timing::default(),
+        "testhost".into(),
+        rx,
+        tx,
+    ));
+    let held = status_until(&mut status, |s| {
+        matches!(s.state, PairState::Blocked { .. })
+    })
+    .await;
+    assert!(
+        matches!(&held.state, PairState::Blocked { blocker: Blocker::TooManyDeletes { deletes: 60 }, message } if message.contains("--force-deletes")),
+        "{held:?}"
+    );
+    assert_eq!(
+        r.remote.list_children(&r.root).await.unwrap().len(),
+        60,
+        "nothing trashed yet"
+    );
+    commands.send(Command::ForceDeletes).unwrap();
+    status_until(&mut status, |s| s.state == PairState::Idle).await;
+    assert!(
+        r.remote.list_children(&r.root).await.unwrap().is_empty(),
+        "trashed once forced"
+    );
+    task.abort();
+}
