@@ -410,6 +410,34 @@ async fn a_narrowed_sync_rereads_only_the_touched_paths_and_what_it_wrote_itself
     r.assert_identical().await;
 }
 
+/// The live loop of `r`'s pair over the fakes: its command sender, its status and its task.
+fn spawn_loop(
+    r: &Rig,
+) -> (
+    tokio::sync::mpsc::UnboundedSender<drivesync_engine::live::Command>,
+    tokio::sync::watch::Receiver<drivesync_engine::live::PairStatus>,
+    tokio::task::JoinHandle<()>,
+) {
+    use drivesync_engine::live::{run_pair, PairStatus, Timing};
+    let pair = r.engine.pair().clone();
+    let engine = Engine::new(
+        r.remote.clone(),
+        Arc::new(r.fs.clone()),
+        r.db.clone(),
+        pair.clone(),
+    );
+    let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, status) = tokio::sync::watch::channel(PairStatus::starting(&pair));
+    let task = tokio::spawn(run_pair(
+        engine,
+        Timing::default(),
+        "testhost".into(),
+        rx,
+        tx,
+    ));
+    (commands, status, task)
+}
+
 /// Waits (in paused time) until the pair's published status satisfies `f`.
 async fn status_until(
     rx: &mut tokio::sync::watch::Receiver<drivesync_engine::live::PairStatus>,
@@ -428,27 +456,13 @@ async fn status_until(
 
 #[tokio::test(start_paused = true)]
 async fn a_full_drive_pauses_the_live_loop_with_its_reason_and_it_resumes_by_itself() {
-    use drivesync_engine::live::{run_pair, Command, PairState, PairStatus, Timing};
+    use drivesync_engine::live::{Command, PairState};
     use drivesync_engine::Blocker;
     let r = rig().await;
     r.remote.set_quota(Some(0));
     r.fs.write("big.txt", b"does not fit");
     let pair = r.engine.pair().clone();
-    let engine = Engine::new(
-        r.remote.clone(),
-        Arc::new(r.fs.clone()),
-        r.db.clone(),
-        pair.clone(),
-    );
-    let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (tx, mut status) = tokio::sync::watch::channel(PairStatus::starting(&pair));
-    let task = tokio::spawn(run_pair(
-        engine,
-        Timing::default(),
-        "testhost".into(),
-        rx,
-        tx,
-    ));
+    let (commands, mut status, task) = spawn_loop(&r);
 
     let held = status_until(&mut status, |s| {
         matches!(s.state, PairState::Blocked { .. })
@@ -519,28 +533,13 @@ async fn a_create_refused_for_quota_can_reuse_its_id_once_there_is_room() {
 
 #[tokio::test(start_paused = true)]
 async fn a_full_disk_pauses_the_live_loop_and_it_resumes_by_itself() {
-    use drivesync_engine::live::{run_pair, PairState, PairStatus, Timing};
+    use drivesync_engine::live::PairState;
     use drivesync_engine::Blocker;
     let r = rig().await;
     r.device_write(&r.root.clone(), "down.txt", b"needs room")
         .await;
     r.fs.set_disk_full(true);
-    let pair = r.engine.pair().clone();
-    let engine = Engine::new(
-        r.remote.clone(),
-        Arc::new(r.fs.clone()),
-        r.db.clone(),
-        pair.clone(),
-    );
-    let (_commands, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (tx, mut status) = tokio::sync::watch::channel(PairStatus::starting(&pair));
-    let task = tokio::spawn(run_pair(
-        engine,
-        Timing::default(),
-        "testhost".into(),
-        rx,
-        tx,
-    ));
+    let (_commands, mut status, task) = spawn_loop(&r);
     let held = status_until(&mut status, |s| {
         matches!(s.state, PairState::Blocked { .. })
     })
@@ -557,7 +556,7 @@ async fn a_full_disk_pauses_the_live_loop_and_it_resumes_by_itself() {
 
 #[tokio::test(start_paused = true)]
 async fn the_delete_guard_holds_the_live_loop_until_the_user_forces_it() {
-    use drivesync_engine::live::{run_pair, Command, PairState, PairStatus, Timing};
+    use drivesync_engine::live::{Command, PairState};
     use drivesync_engine::Blocker;
     let r = rig().await;
     for i in 0..60 {
@@ -567,22 +566,7 @@ async fn the_delete_guard_holds_the_live_loop_until_the_user_forces_it() {
     for i in 0..60 {
         r.fs.remove(format!("f{i}.txt").as_str());
     }
-    let pair = r.engine.pair().clone();
-    let engine = Engine::new(
-        r.remote.clone(),
-        Arc::new(r.fs.clone()),
-        r.db.clone(),
-        pair.clone(),
-    );
-    let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (tx, mut status) = tokio::sync::watch::channel(PairStatus::starting(&pair));
-    let task = tokio::spawn(run_pair(
-        engine,
-        Timing::default(),
-        "testhost".into(),
-        rx,
-        tx,
-    ));
+    let (commands, mut status, task) = spawn_loop(&r);
     let held = status_until(&mut status, |s| {
         matches!(s.state, PairState::Blocked { .. })
     })
