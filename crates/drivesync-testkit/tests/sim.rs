@@ -1,0 +1,399 @@
+//! Level 1 of the randomized reliability test (R1-R3): the deterministic simulation of the
+//! whole engine over the fakes. See `src/sim.rs` and the model's rules in `src/model.rs`.
+//!
+//! * `DRIVESYNC_SIM_CASES=N` runs N cases per randomized test (default: 10,000 in release,
+//!   4,000 in debug, so the suite stays within a few minutes on 2 cores);
+//!   `DRIVESYNC_SIM_SEED=S` starts at seed S.
+//! * A failing case prints its seed, its steps, its trace, the steps shrunk, and a
+//!   regression test to paste below (as `cargo run -p drivesync-testkit --release --bin sim --
+//!   --seed S` does).
+//!
+//! The engine has known bugs (the `known bug` regression tests at the end). Until they are
+//! fixed, the full generator (faults, crashes, changes during a sync, permanent deletes and
+//! duplicates on Drive) fails within a few hundred cases, so it is `#[ignore]`d; CI runs the
+//! generator without those triggers (R1: random changes on both sides and random sync
+//! points), plus the determinism checks.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use drivesync_testkit::script::{parse, to_script};
+use drivesync_testkit::sim::{regression_test, run_case, run_steps, shrink, Failure, SimConfig};
+use drivesync_testkit::{GenConfig, Stats};
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+fn cases() -> u64 {
+    env_u64("DRIVESYNC_SIM_CASES").unwrap_or(if cfg!(debug_assertions) {
+        4_000
+    } else {
+        10_000
+    })
+}
+
+fn first_seed() -> u64 {
+    env_u64("DRIVESYNC_SIM_SEED").unwrap_or(0)
+}
+
+/// Runs `n` cases from the first seed on every core; panics with a reproduction of the
+/// failure with the lowest seed.
+fn run_many(cfg: &SimConfig, n: u64) -> Stats {
+    let first = first_seed();
+    let end = first + n;
+    let next = Arc::new(AtomicU64::new(first));
+    let failures: Arc<Mutex<Vec<Failure>>> = Arc::default();
+    let total: Arc<Mutex<Stats>> = Arc::default();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (next, failures, total, cfg) =
+                (next.clone(), failures.clone(), total.clone(), cfg.clone());
+            std::thread::spawn(move || loop {
+                let seed = next.fetch_add(1, Ordering::SeqCst);
+                if seed >= end {
+                    return;
+                }
+                match run_case(seed, &cfg) {
+                    Ok(t) => *total.lock().unwrap() += t.stats,
+                    Err(f) => {
+                        failures.lock().unwrap().push(f);
+                        next.store(end, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("a worker panicked outside a case");
+    }
+    let stats = *total.lock().unwrap();
+    let failures = failures.lock().unwrap().clone();
+    if let Some(f) = failures.iter().min_by_key(|f| f.seed) {
+        let steps = shrink(f, cfg, 2_000);
+        let name = format!("regression_seed_{}", f.seed.unwrap_or(0));
+        panic!(
+            "{f}\n--- shrunk to {} steps ---\n{}\n--- regression test ---\n{}",
+            steps.len(),
+            to_script(&steps),
+            regression_test(&name, f, &steps)
+        );
+    }
+    println!("{n} cases from seed {first}: {stats:?}");
+    stats
+}
+
+/// The generator without the triggers of the known bugs: no faults, no crashes, no changes
+/// while a sync runs, no permanent deletes or duplicates on Drive.
+fn calm() -> SimConfig {
+    SimConfig {
+        gen: GenConfig {
+            fault_permille: 0,
+            crash_permille: 0,
+            during_permille: 0,
+            drive_extras: false,
+            ..GenConfig::default()
+        },
+        ..SimConfig::default()
+    }
+}
+
+#[test]
+fn random_changes_on_both_sides_converge_without_loss() {
+    let stats = run_many(&calm(), cases());
+    assert!(stats.conflicts > 0 && stats.ops > 0, "{stats:?}");
+}
+
+/// The same through the live loop's entry point: each sync re-reads locally only the paths
+/// the user changed (what a watcher reports), from the engine's cached trees.
+#[test]
+fn scoped_syncs_converge_without_loss() {
+    let cfg = SimConfig {
+        scoped: true,
+        ..calm()
+    };
+    run_many(&cfg, cases() / 4);
+}
+
+#[test]
+#[ignore = "known bugs (the regression tests below) make it fail within a few hundred cases"]
+fn random_changes_faults_and_crashes_converge_without_loss() {
+    let stats = run_many(&SimConfig::default(), cases());
+    assert!(stats.crashes > 0 && stats.faults > 0, "{stats:?}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_trace() {
+    // Seeds that pass today, with faults, crashes and changes during syncs.
+    let cfg = SimConfig::default();
+    let mut checked = 0;
+    for seed in 0..40 {
+        let Ok(a) = run_case(seed, &cfg) else {
+            continue;
+        };
+        let b = run_case(seed, &cfg).expect("passed once, fails the second time");
+        assert_eq!(a, b, "seed {seed} gave two traces");
+        // Replaying the steps as a script gives the same run.
+        let replayed = run_steps(&parse(&to_script(&a.steps)).unwrap(), &cfg).unwrap();
+        assert_eq!(replayed.log, a.log, "seed {seed} replayed differently");
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} of 40 seeds passed");
+}
+
+#[test]
+fn different_seeds_give_different_cases() {
+    let cfg = calm();
+    let a = run_case(1, &cfg).unwrap();
+    let b = run_case(2, &cfg).unwrap();
+    assert_ne!(a.steps, b.steps);
+}
+
+/// Replays a reproduction; panics with the failure.
+fn replay(script: &str) {
+    let steps = parse(script).expect("a valid script");
+    if let Err(f) = run_steps(&steps, &SimConfig::default()) {
+        panic!("{f}");
+    }
+}
+
+#[test]
+fn a_crash_right_after_an_upload_is_resumed_without_duplicates() {
+    replay(
+        r#"
+        local write "a/b.txt" "v1\n"
+        sync advance=60 crash=5:after
+        sync advance=60
+        "#,
+    );
+}
+
+#[test]
+fn faults_on_every_call_kind_are_survived() {
+    replay(
+        r#"
+        local write "a/b.txt" "v1\n"
+        drive write "c/d.txt" "d1\n"
+        sync advance=60 random=7:300 fault=create-folder:5xx:after:1 fault=download:md5:after:1
+        local write "a/b.txt" "v2\n"
+        drive write "c/d.txt" "d2\n"
+        sync advance=60 fault=update-content:reset:before:1 fault=changes:429:before:1
+        sync advance=60 fault=*:401:before:1
+        local rm "a"
+        drive trash "c"
+        sync advance=60 fault=trash:403-rate:after:1 disk-full
+        "#,
+    );
+}
+
+// -- Known bugs found by the simulation (remove the `ignore` once fixed). -----------------
+
+/// A: `Op::MoveLocal` (drivesync-engine `exec.rs`) records the file's stamp after the rename
+/// with the MD5 from before: a local edit made before the move is then taken as synced by
+/// the scan's stamp shortcut and never uploaded, if the upload after the move fails.
+#[test]
+#[ignore = "known bug A: MoveLocal records the edited stamp with the old MD5; the edit is never uploaded"]
+fn regression_a_local_edit_is_masked_by_a_drive_move_when_its_upload_fails() {
+    replay(
+        r#"
+        local write "a" "v1\n"
+        sync advance=60
+        local write "a" "v2\n"
+        drive mv "a" "b"
+        sync advance=60 random=1:0 fault=update-content:5xx:before:1
+        "#,
+    );
+}
+
+/// A, without faults: the local edit lands while the sync runs, after the scan.
+#[test]
+#[ignore = "known bug A: MoveLocal records the edited stamp with the old MD5; the edit is never uploaded"]
+fn regression_a_local_edit_during_a_sync_that_moves_the_file() {
+    replay(
+        r#"
+        local write "a" "v1\n"
+        sync advance=60
+        drive mv "a" "b"
+        sync advance=60
+          during 1 local write "a" "v2\n"
+        "#,
+    );
+}
+
+/// A, with a crash between the move and the upload: the next Drive edit is downloaded over
+/// the local edit, which is lost (R3: "no lost edits").
+#[test]
+#[ignore = "known bug A: after a crash between MoveLocal and the upload, a local edit is overwritten and lost"]
+fn regression_a_crash_after_a_local_move_loses_the_local_edit() {
+    replay(
+        r#"
+        local write "a" "v1\n"
+        sync advance=60
+        local write "a" "v2\n"
+        drive mv "a" "b"
+        sync advance=60 crash=3:before
+        drive write "b" "v3\n"
+        "#,
+    );
+}
+
+/// B: a type change's trash of the old Drive entry (`TrashRemote { replaced: true }`) fails,
+/// yet the create at the same path runs: two Drive entries with one name, and the old one
+/// drops out of the synced tree (its `Put` is overwritten) and out of drivesync's sight.
+#[test]
+#[ignore = "known bug B: ops after a failed Prepare op (trash of a replaced entry, rename aside) still run"]
+fn regression_b_failed_trash_of_a_replaced_file_leaves_a_duplicate() {
+    replay(
+        r#"
+        local write "a" "v1\n"
+        sync advance=60
+        local file-to-folder "a"
+        sync advance=60 random=1:0 fault=trash:5xx:before:1
+        "#,
+    );
+}
+
+/// B, without faults: the trash is refused because Drive's file changed after planning.
+#[test]
+#[ignore = "known bug B: ops after a failed Prepare op (trash of a replaced entry, rename aside) still run"]
+fn regression_b_drive_edit_during_a_type_change_leaves_a_duplicate() {
+    replay(
+        r#"
+        local write "a" "v1\n"
+        sync advance=60
+        local file-to-folder "a"
+        sync advance=60
+          during 2 drive write "a" "v2\n"
+        "#,
+    );
+}
+
+/// B, with a rename aside (type conflict on a new path) that fails.
+#[test]
+#[ignore = "known bug B: ops after a failed Prepare op (trash of a replaced entry, rename aside) still run"]
+fn regression_b_failed_rename_aside_leaves_a_duplicate() {
+    replay(
+        r#"
+        local mkdir "c.txt/a"
+        drive write "c.txt" "d1\n"
+        sync advance=60 random=1:0 fault=relocate:quota:before:1
+        "#,
+    );
+}
+
+/// C: a create whose answer was lost (crash or fault) leaves its pre-generated id pending;
+/// when the file it made is then trashed, moved or replaced on Drive, every later create at
+/// that path reuses the id and Drive refuses it (409 fileIdInUse / 400 fileIdNotUsable)
+/// forever.
+#[test]
+#[ignore = "known bug C: a pending create id Drive refuses is reused forever (409 fileIdInUse)"]
+fn regression_c_lost_create_answer_then_trashed_on_drive_never_converges() {
+    replay(
+        r#"
+        local write "a" "x\n"
+        sync advance=60 random=1:0 fault=create-file:5xx:after:1
+        drive trash "a"
+        "#,
+    );
+}
+
+/// C, with a crash right after the create and a rename on another device.
+#[test]
+#[ignore = "known bug C: a pending create id Drive refuses is reused forever (409 fileIdInUse)"]
+fn regression_c_crash_after_create_then_renamed_on_drive_never_converges() {
+    replay(
+        r#"
+        local write "a" "v1\n"
+        sync advance=60 crash=4:after
+        drive mv "a" "b"
+        "#,
+    );
+}
+
+/// D: a synced file deleted for good on Drive and replaced there by another file (a new id
+/// at the same path) is downloaded over the local copy instead of the local copy going to
+/// the trash: its last copy is lost (design safety rule 1).
+#[test]
+#[ignore = "known bug D: a new Drive id at a synced path overwrites the local file instead of trashing it"]
+fn regression_d_drive_file_replaced_after_a_permanent_delete_overwrites_the_local_copy() {
+    replay(
+        r#"
+        drive write "a" "v1\n"
+        drive write "b" "v2\n"
+        sync advance=60
+        drive delete-forever "a"
+        drive mv "b" "a"
+        "#,
+    );
+}
+
+/// E: a Drive rename made by another device between planning and an upload into that file:
+/// the engine records the file's new Drive name (from the upload's answer) at the old local
+/// path, so the synced tree says the rename is done; the next syncs see the feed matching
+/// the synced tree (observe's quiet path) and never rename the local file.
+#[test]
+#[ignore = "known bug E: a Drive rename during an upload is recorded as synced and never mirrored locally"]
+fn regression_e_drive_rename_during_an_upload_is_never_mirrored() {
+    replay(
+        r#"
+        local write "a" "v1\n"
+        sync advance=60
+        local write "a" "v2\n"
+        sync advance=60
+          during 2 drive mv "a" "b"
+        "#,
+    );
+}
+
+/// F: a Drive folder move planned as "forget the old paths, download at the new ones" (the
+/// local path is taken): if a download fails (or the sync is cut), the file was already
+/// forgotten from the synced tree, did not change in the feed, and is never synced again.
+#[test]
+#[ignore = "known bug F: a forgotten synced file whose re-download failed is never seen again"]
+fn regression_f_failed_download_after_a_folder_move_fallback_loses_track_of_the_file() {
+    replay(
+        r#"
+        drive write "a/x" "D1\n"
+        sync advance=60
+        drive mv "a" "b"
+        local folder-to-file "a" "L1\n"
+        sync advance=60 fault=download:5xx:before:1
+        "#,
+    );
+}
+
+/// F, with a crash instead of a fault.
+#[test]
+#[ignore = "known bug F: a forgotten synced file whose re-download failed is never seen again"]
+fn regression_f_crash_after_a_folder_move_fallback_loses_track_of_the_file() {
+    replay(
+        r#"
+        drive write "a/x" "D1\n"
+        sync advance=60
+        drive mv "a" "b"
+        local folder-to-file "a" "L1\n"
+        sync advance=60 crash=6:before
+        "#,
+    );
+}
+
+/// G: when creating a folder on Drive fails, the ops below it still run and find their
+/// parent through the synced tree, which still names the folder Drive moved away: files are
+/// created inside that other folder, next to a file of the same name.
+#[test]
+#[ignore = "known bug G: creates below a folder whose creation failed go into the stale synced folder"]
+fn regression_g_children_of_a_failed_folder_create_land_in_the_moved_folder() {
+    replay(
+        r#"
+        drive mkdir "c.txt"
+        sync advance=60
+        drive write "c.txt/b" "D1\n"
+        drive mv "c.txt" "a"
+        drive write "c.txt" "D2\n"
+        local write "c.txt/b/x" "L1\n"
+        local write "a" "L2\n"
+        sync advance=60 fault=create-folder:429:before:1
+        "#,
+    );
+}
