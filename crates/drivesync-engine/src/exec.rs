@@ -105,7 +105,10 @@ impl Exec<'_> {
     /// The error of a failed create at `p`. When Drive refuses the pre-generated id itself
     /// (`fileIdNotUsable`), the id is dropped so the next attempt gets a fresh one.
     fn create_failed(&self, p: &RelPath, e: DriveError) -> OpError {
-        if e.reason() == Some("fileIdNotUsable") {
+        // `fileIdInUse`: a create with this id already happened (its answer lost) and the
+        // file changed since; the next sync sees that file through the feed, and a new id
+        // makes the create again instead of failing forever.
+        if matches!(e.reason(), Some("fileIdNotUsable" | "fileIdInUse")) {
             if let Err(err) = self.db.clear_pending_id(self.pair, p) {
                 tracing::warn!(%p, "cannot drop an unusable Drive id: {err}");
             }
@@ -160,10 +163,21 @@ impl Exec<'_> {
                     .rename(from, to, Expect::Any)
                     .await
                     .map_err(|e| OpError::fs(from, e))?;
+                // The synced stamp stays: a rename keeps a file's stamp, so a local edit
+                // made before the move still differs from it and is read at the next scan.
                 let fresh = self.fresh(remote);
                 let entry = match self.base_at(from) {
-                    Some(b) => moved_base(&b, &fresh, to, stamp_of(&meta)),
-                    None => base_of(&fresh, stamp_of(&meta), None),
+                    Some(b) => moved_base(&b, &fresh, to, b.local),
+                    None if meta.kind == FsKind::Folder => base_of(&fresh, stamp_of(&meta), None),
+                    // No synced stamp: one no file has, so the next scan reads it.
+                    None => {
+                        let unknown = LocalStamp {
+                            size: u64::MAX,
+                            mtime_ns: 0,
+                            file_id: 0,
+                        };
+                        base_of(&fresh, unknown, None)
+                    }
                 };
                 Ok(done(
                     ActivityKind::Moved,

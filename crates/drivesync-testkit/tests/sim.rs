@@ -193,7 +193,6 @@ fn faults_on_every_call_kind_are_survived() {
 /// with the MD5 from before: a local edit made before the move is then taken as synced by
 /// the scan's stamp shortcut and never uploaded, if the upload after the move fails.
 #[test]
-#[ignore = "known bug A: MoveLocal records the edited stamp with the old MD5; the edit is never uploaded"]
 fn regression_a_local_edit_is_masked_by_a_drive_move_when_its_upload_fails() {
     replay(
         r#"
@@ -208,7 +207,6 @@ fn regression_a_local_edit_is_masked_by_a_drive_move_when_its_upload_fails() {
 
 /// A, without faults: the local edit lands while the sync runs, after the scan.
 #[test]
-#[ignore = "known bug A: MoveLocal records the edited stamp with the old MD5; the edit is never uploaded"]
 fn regression_a_local_edit_during_a_sync_that_moves_the_file() {
     replay(
         r#"
@@ -224,7 +222,6 @@ fn regression_a_local_edit_during_a_sync_that_moves_the_file() {
 /// A, with a crash between the move and the upload: the next Drive edit is downloaded over
 /// the local edit, which is lost (R3: "no lost edits").
 #[test]
-#[ignore = "known bug A: after a crash between MoveLocal and the upload, a local edit is overwritten and lost"]
 fn regression_a_crash_after_a_local_move_loses_the_local_edit() {
     replay(
         r#"
@@ -287,7 +284,6 @@ fn regression_b_failed_rename_aside_leaves_a_duplicate() {
 /// that path reuses the id and Drive refuses it (409 fileIdInUse / 400 fileIdNotUsable)
 /// forever.
 #[test]
-#[ignore = "known bug C: a pending create id Drive refuses is reused forever (409 fileIdInUse)"]
 fn regression_c_lost_create_answer_then_trashed_on_drive_never_converges() {
     replay(
         r#"
@@ -300,7 +296,6 @@ fn regression_c_lost_create_answer_then_trashed_on_drive_never_converges() {
 
 /// C, with a crash right after the create and a rename on another device.
 #[test]
-#[ignore = "known bug C: a pending create id Drive refuses is reused forever (409 fileIdInUse)"]
 fn regression_c_crash_after_create_then_renamed_on_drive_never_converges() {
     replay(
         r#"
