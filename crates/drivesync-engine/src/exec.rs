@@ -1,8 +1,8 @@
 //! Executing one [`Op`]: the IO it stands for, re-checking what it expects first, and the
 //! synced-tree changes to commit when it succeeded.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 use drivesync_drive::{
@@ -39,6 +39,8 @@ pub(crate) struct Exec<'a> {
     pub base: Mutex<Tree<BaseEntry>>,
     /// Drive metadata learnt from responses during this sync, newer than the plan's.
     pub fresh: Mutex<HashMap<DriveId, RemoteEntry>>,
+    /// The ids of `planned_remote`, built when first needed.
+    pub alive: OnceLock<HashSet<DriveId>>,
     pub now: DateTime<Utc>,
     pub host: &'a str,
     pub events: &'a Events,
@@ -67,8 +69,14 @@ impl Exec<'_> {
         fresh.get(&planned.id).unwrap_or(planned).clone()
     }
 
-    fn learn(&self, f: &File) -> Option<RemoteEntry> {
-        let e = entry_of(f)?;
+    /// Keeps Drive's answer `f` about a file this sync wrote as its newest metadata, at the
+    /// place (`parent`, `name`) this sync meant for it. If the answer has it elsewhere,
+    /// another device moved it meanwhile: the synced tree records the place it was synced
+    /// at, so the next sync sees that move and mirrors it instead of taking it as done.
+    fn learn(&self, f: &File, parent: &DriveId, name: &str) -> Option<RemoteEntry> {
+        let mut e = entry_of(f)?;
+        e.parent = parent.clone();
+        e.name = name.to_owned();
         self.fresh
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -203,13 +211,14 @@ impl Exec<'_> {
                         to: new_parent,
                     }),
                 };
+                let to_parent = reloc.parent.as_ref().map_or(&b.parent, |r| &r.to).clone();
                 let f = self
                     .remote
                     .relocate(id, &reloc)
                     .await
                     .map_err(|e| OpError::drive(from, e))?;
                 let fresh = self
-                    .learn(&f)
+                    .learn(&f, &to_parent, name)
                     .ok_or_else(|| OpError::new(to, "Drive returned it without a parent"))?;
                 let entry = moved_base(&b, &fresh, to, b.local);
                 Ok(done(
@@ -268,7 +277,9 @@ impl Exec<'_> {
                     .relocate(id, &reloc)
                     .await
                     .map_err(|e| OpError::drive(path, e))?;
-                self.learn(&f);
+                if let Some(planned) = self.planned_remote.get(path).filter(|r| r.id == *id) {
+                    self.learn(&f, &planned.parent, name);
+                }
                 self.conflict(path, copy)?;
                 let changes = match self.base_at(path) {
                     Some(b) if b.id == *id => vec![BaseChange::Remove(path.clone())],
@@ -297,14 +308,14 @@ impl Exec<'_> {
                 let stamp = self.local_stamp(path).await?;
                 let parent = self.parent_id(path)?;
                 let id = self.create_id(path).await?;
-                let new = NewFile::new(parent, name.clone()).with_id(id);
+                let new = NewFile::new(parent.clone(), name.clone()).with_id(id);
                 let f = self
                     .remote
                     .create_folder(&new)
                     .await
                     .map_err(|e| self.create_failed(path, e))?;
                 let e = self
-                    .learn(&f)
+                    .learn(&f, &parent, name)
                     .ok_or_else(|| OpError::new(path, "Drive returned it without a parent"))?;
                 Ok(done(
                     ActivityKind::FolderCreated,
@@ -378,11 +389,7 @@ impl Exec<'_> {
                         format!("deleted on Drive: moved to {}", p.display())
                     }
                 };
-                Ok(done(
-                    ActivityKind::TrashedLocal,
-                    msg,
-                    vec![BaseChange::Remove(path.clone())],
-                ))
+                Ok(done(ActivityKind::TrashedLocal, msg, self.forget(path)))
             }
             Op::TrashRemote {
                 path, id, version, ..
@@ -415,9 +422,30 @@ impl Exec<'_> {
             Op::Forget { path } => Ok(done(
                 ActivityKind::Info,
                 "deleted on both sides".into(),
-                vec![BaseChange::Remove(path.clone())],
+                self.forget(path),
             )),
         }
+    }
+
+    /// The changes that drop the synced entries at and under `path`, which are gone locally.
+    /// Some of them may still be on Drive at another place in the pair, where this plan
+    /// downloads them (a folder moved on Drive whose local copy could not follow): the
+    /// change feed will not mention them again, so the cursor is dropped with them and the
+    /// next sync lists Drive whole, unless this one ends without errors and stores a new one.
+    fn forget(&self, path: &RelPath) -> Vec<BaseChange> {
+        let alive = self
+            .alive
+            .get_or_init(|| self.planned_remote.values().map(|r| r.id.clone()).collect());
+        let base = self.base.lock().unwrap_or_else(|e| e.into_inner());
+        let still_on_drive = base
+            .range(path.clone()..)
+            .take_while(|(k, _)| k.starts_with(path))
+            .any(|(_, b)| alive.contains(&b.id));
+        let mut changes = vec![BaseChange::Remove(path.clone())];
+        if still_on_drive {
+            changes.push(BaseChange::Relist);
+        }
+        changes
     }
 
     /// Re-checks on Drive, right before trashing, that file `id` is still the version the
@@ -557,26 +585,33 @@ impl Exec<'_> {
                     upload: true,
                 });
             }));
-        if let (Some(id), Some(b)) = (replace, self.base_at(path)) {
+        let synced = self.base_at(path);
+        if let (Some(id), Some(b)) = (replace, &synced) {
             self.check_remote_content(path, id, b.md5).await?;
         }
-        let f = match replace {
-            Some(id) => self
-                .remote
-                .update_content(id, &source)
-                .await
-                .map_err(|e| OpError::drive(path, e))?,
+        let (f, place) = match replace {
+            Some(id) => {
+                let f = self
+                    .remote
+                    .update_content(id, &source)
+                    .await
+                    .map_err(|e| OpError::drive(path, e))?;
+                (f, synced.map(|b| (b.parent, b.remote_name)))
+            }
             None => {
                 let parent = self.parent_id(path)?;
                 let id = self.create_id(path).await?;
-                self.remote
-                    .create_file(&NewFile::new(parent, name).with_id(id), &source)
+                let new = NewFile::new(parent.clone(), name).with_id(id);
+                let f = self
+                    .remote
+                    .create_file(&new, &source)
                     .await
-                    .map_err(|e| self.create_failed(path, e))?
+                    .map_err(|e| self.create_failed(path, e))?;
+                (f, Some((parent, name.to_owned())))
             }
         };
-        let e = self
-            .learn(&f)
+        let e = place
+            .and_then(|(parent, name)| self.learn(&f, &parent, &name))
             .ok_or_else(|| OpError::new(path, "Drive returned it without a parent"))?;
         let entry = base_of(&e, *expect, f.md5_checksum);
         Ok(Done {

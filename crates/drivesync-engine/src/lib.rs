@@ -7,6 +7,7 @@
 mod blocker;
 mod events;
 mod exec;
+mod held;
 pub mod live;
 
 pub use live::Scope;
@@ -264,11 +265,18 @@ impl Engine {
                 }
             }
         }
+        let claimed = self
+            .db
+            .pending_ids(pair)?
+            .into_iter()
+            .map(|(p, id)| (id, p))
+            .collect();
         let observed = observe::observe(
             self.remote.as_ref(),
             &self.pair.remote_root,
             &base,
             cursor.as_ref(),
+            &claimed,
             &self.rules,
         )
         .await?;
@@ -350,7 +358,10 @@ impl Engine {
             )
         };
         let dirty = plan.ops.iter().flat_map(Op::local_paths).collect();
-        if report.errors.is_empty() && cursor.as_ref() != Some(&observed.cursor) {
+        // An op may have dropped the stored cursor (`BaseChange::Relist`): a sync that ran
+        // ops stores it again.
+        let stale = synced.is_some() || cursor.as_ref() != Some(&observed.cursor);
+        if report.errors.is_empty() && stale {
             self.db.set_cursor(pair, &observed.cursor)?;
         }
         self.db.set_last_sync(pair, opts.now)?;
@@ -394,6 +405,7 @@ impl Engine {
             planned_remote: remote,
             base: Mutex::new(base.clone()),
             fresh: Mutex::new(HashMap::new()),
+            alive: std::sync::OnceLock::new(),
             now: opts.now,
             host: &opts.host,
             events: &self.events,
@@ -402,6 +414,7 @@ impl Engine {
             tracing::warn!("cannot pre-generate Drive ids ({e}); they are fetched one by one");
         }
         let concurrency = self.pair.settings.concurrency.max(1);
+        let mut held = held::Held::default();
         for batch in plan.batches() {
             // The ops of one batch are independent (moves come one per batch).
             let width = concurrency;
@@ -412,13 +425,27 @@ impl Engine {
             let mut running = FuturesUnordered::new();
             loop {
                 while running.len() < width {
-                    match waiting.next() {
-                        Some(op) => running.push(self.run_op(op, &exec, opts)),
-                        None => break,
+                    let Some(op) = waiting.next() else { break };
+                    match held.blocking(op) {
+                        Some(first) => {
+                            let e = OpError::new(
+                                op.path(),
+                                format!("not done: it waits for {first}, which could not be synced; it will be retried at the next sync"),
+                            );
+                            held.hold(op);
+                            self.finish(op, Err(e), opts, report);
+                        }
+                        None => running.push(self.run_op(op, &exec, opts)),
                     }
                 }
                 match running.next().await {
-                    Some((op, result)) => self.finish(op, result?, opts, report),
+                    Some((op, result)) => {
+                        let result = result?;
+                        if result.is_err() {
+                            held.hold(op);
+                        }
+                        self.finish(op, result, opts, report);
+                    }
                     None => break,
                 }
             }
@@ -579,5 +606,6 @@ pub fn apply_change(t: &mut Tree<BaseEntry>, c: &BaseChange) {
                 t.insert(k.rebase(from, to).unwrap_or(k), e);
             }
         }
+        BaseChange::Relist => {}
     }
 }

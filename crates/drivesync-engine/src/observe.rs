@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use drivesync_drive::{File, RemoteStore, FOLDER_MIME, GOOGLE_APPS_PREFIX};
-use drivesync_model::{BaseEntry, Cursor, DriveId, Kind, RemoteEntry, Tree};
-use drivesync_reconcile::{google_suffix, place, NameRules, Placed};
+use drivesync_model::{BaseEntry, Cursor, DriveId, Kind, RelPath, RemoteEntry, Tree};
+use drivesync_reconcile::{google_suffix, place_claimed, NameRules, Placed};
 
 use crate::EngineError;
 
@@ -107,7 +107,8 @@ fn places_as_recorded(base: &Tree<BaseEntry>, rules: &NameRules) -> bool {
     })
 }
 
-/// Reads Drive's side of the pair rooted at `root`.
+/// Reads Drive's side of the pair rooted at `root`. `claimed` are the pending creates (id ->
+/// path; see [`place_claimed`]).
 ///
 /// First sync (`cursor` is `None`): the change-feed position is taken *before* the full
 /// listing, so nothing changed during the listing is missed. Later: the synced tree plus
@@ -118,6 +119,7 @@ pub async fn observe(
     root: &DriveId,
     base: &Tree<BaseEntry>,
     cursor: Option<&Cursor>,
+    claimed: &HashMap<DriveId, RelPath>,
     rules: &NameRules,
 ) -> Result<Observed, EngineError> {
     let (files, cursor) = match cursor {
@@ -179,7 +181,7 @@ pub async fn observe(
             }
             // A folder new to this pair may have come in with content (moved in from
             // elsewhere in Drive): list what is below it if it is inside the pair.
-            let inside = place(root, files.values().cloned(), base, rules);
+            let inside = place_claimed(root, files.values().cloned(), base, claimed, rules);
             let placed_ids: HashSet<&DriveId> = inside.tree.values().map(|e| &e.id).collect();
             let moved_in: Vec<&DriveId> = new_folders
                 .iter()
@@ -202,7 +204,7 @@ pub async fn observe(
             (files, cursor)
         }
     };
-    let placed = place(root, files.into_values(), base, rules);
+    let placed = place_claimed(root, files.into_values(), base, claimed, rules);
     Ok(Observed {
         placed,
         cursor,

@@ -29,7 +29,7 @@ pub use names::{
     numbered, office_export, NameRules, LINK_EXTENSIONS, MAX_NAME_BYTES,
 };
 pub use ops::{Op, Plan, Stage};
-pub use place::{place, MappingReason, NameMapping, Placed};
+pub use place::{place, place_claimed, MappingReason, NameMapping, Placed};
 
 /// What a plan depends on besides the trees.
 #[derive(Debug, Clone)]

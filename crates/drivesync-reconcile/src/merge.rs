@@ -345,7 +345,7 @@ impl Work<'_> {
                 }
             }
             (Some(b), _, Side::Same) => self.push_local(p, b, l, r.expect("same")),
-            (Some(_), Side::Same, _) => self.push_remote(p, l.expect("same"), r),
+            (Some(b), Side::Same, _) => self.push_remote(p, b, l.expect("same"), r),
             _ => self.both_changed(p, b, l, r, taken),
         }
     }
@@ -378,7 +378,18 @@ impl Work<'_> {
     }
 
     /// Only Drive changed.
-    fn push_remote(&self, p: &RelPath, l: &LocalEntry, r: Option<&RemoteEntry>) -> Vec<Op> {
+    ///
+    /// New content of the synced Drive file is downloaded over the local copy (whose content
+    /// stays in Drive's version history). Another Drive file now at the path is not that
+    /// file's new version: the synced file was deleted on Drive, possibly for good, so the
+    /// local copy goes to the trash before the other file is downloaded.
+    fn push_remote(
+        &self,
+        p: &RelPath,
+        b: &BaseEntry,
+        l: &LocalEntry,
+        r: Option<&RemoteEntry>,
+    ) -> Vec<Op> {
         let trash = |replaced| Op::TrashLocal {
             path: p.clone(),
             expect: Tree::new(),
@@ -386,6 +397,13 @@ impl Work<'_> {
         };
         match r {
             None => vec![trash(false)],
+            Some(r) if l.kind == Kind::File && r.kind == Kind::File && r.id != b.id => {
+                if r.md5.is_some() && r.md5 == l.md5 {
+                    vec![self.record(p, r, l)]
+                } else {
+                    vec![trash(true), self.download_new(p, r, None)]
+                }
+            }
             Some(r) if l.kind == r.kind && l.kind != Kind::Folder => {
                 vec![self.download_new(p, r, Some(l.stamp))]
             }

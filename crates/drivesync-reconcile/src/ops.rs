@@ -181,6 +181,20 @@ impl Op {
         }
     }
 
+    /// Every path the op acts on, on either side: both ends of a move or a rename aside,
+    /// else its one path. What must wait when the op fails.
+    pub fn paths(&self) -> Vec<&RelPath> {
+        match self {
+            Op::MoveLocal { from, to, .. }
+            | Op::MoveRemote { from, to, .. }
+            | Op::RecordMove { from, to, .. } => vec![from, to],
+            Op::ConflictCopy { path, copy, .. } | Op::RenameRemoteAside { path, copy, .. } => {
+                vec![path, copy]
+            }
+            op => vec![op.path()],
+        }
+    }
+
     /// The path the op is about (the destination for moves).
     pub fn path(&self) -> &RelPath {
         match self {

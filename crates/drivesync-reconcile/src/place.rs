@@ -47,13 +47,29 @@ pub fn place(
     base: &Tree<BaseEntry>,
     rules: &NameRules,
 ) -> Placed {
+    place_claimed(root, files, base, &HashMap::new(), rules)
+}
+
+/// [`place`], where the files in `claimed` (id -> local path) are placed like synced files at
+/// those paths: they are what a create at that path made, whose answer was lost (a crash),
+/// so a duplicate that appeared next to them meanwhile does not take their name.
+pub fn place_claimed(
+    root: &DriveId,
+    files: impl IntoIterator<Item = RemoteEntry>,
+    base: &Tree<BaseEntry>,
+    claimed: &HashMap<DriveId, RelPath>,
+    rules: &NameRules,
+) -> Placed {
     let mut children: HashMap<DriveId, Vec<RemoteEntry>> = HashMap::new();
     for f in files {
         if &f.id != root {
             children.entry(f.parent.clone()).or_default().push(f);
         }
     }
-    let base_path: HashMap<&DriveId, &RelPath> = base.iter().map(|(p, b)| (&b.id, p)).collect();
+    let base_path: HashMap<&DriveId, &RelPath> = claimed
+        .iter()
+        .chain(base.iter().map(|(p, b)| (&b.id, p)))
+        .collect();
     let mut out = Placed::default();
     let mut seen: HashSet<DriveId> = HashSet::new();
     let mut queue = VecDeque::from([(root.clone(), RelPath::root())]);
@@ -258,6 +274,29 @@ mod tests {
         let p = place(&DriveId::new("root"), files, &base, &rules());
         assert_eq!(p.tree[&RelPath::new("a.txt").unwrap()].id.as_str(), "a2");
         assert_eq!(p.mappings.len(), 1);
+    }
+
+    #[test]
+    fn a_claimed_file_keeps_the_name_its_create_was_for() {
+        let files = vec![
+            file("a1", "root", "a.txt", Kind::File),
+            file("a2", "root", "a.txt", Kind::Folder),
+        ];
+        let claimed = HashMap::from([(DriveId::new("a2"), RelPath::new("a.txt").unwrap())]);
+        let p = place_claimed(
+            &DriveId::new("root"),
+            files,
+            &Tree::new(),
+            &claimed,
+            &rules(),
+        );
+        assert_eq!(
+            paths(&p),
+            vec![
+                ("a (2).txt".into(), "a1".into()),
+                ("a.txt".into(), "a2".into())
+            ]
+        );
     }
 
     #[test]

@@ -408,3 +408,28 @@ fn a_swap_of_two_names_converges() {
     sync(&mut w);
     assert_eq!(w.local[&p("a.txt")].md5, Some(c(2)));
 }
+
+/// Another Drive file at a synced file's path (the synced one deleted, possibly for good) is
+/// not a new version of it: the local copy goes to the trash, it is not overwritten.
+#[test]
+fn another_drive_file_at_a_synced_path_trashes_the_local_copy_first() {
+    let mut w = synced();
+    w.remote_rm(&p("a.txt"));
+    w.remote_write(&p("a.txt"), c(9));
+    let plan = sync(&mut w);
+    assert!(
+        matches!(
+            &plan.ops[..],
+            [
+                Op::TrashLocal { replaced: true, .. },
+                Op::Download { expect: None, .. }
+            ]
+        ),
+        "{plan:#?}"
+    );
+    // The same content under a new id is only recorded.
+    w.remote_rm(&p("a.txt"));
+    w.remote_write(&p("a.txt"), c(9));
+    let plan = sync(&mut w);
+    assert!(matches!(&plan.ops[..], [Op::Record { .. }]), "{plan:#?}");
+}

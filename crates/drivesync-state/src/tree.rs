@@ -185,6 +185,11 @@ impl StateDb {
                 BaseChange::Move { from, to } => {
                     moved += move_subtree(&tx, pair, from, to).map_err(&err)?;
                 }
+                BaseChange::Relist => {
+                    tx.prepare_cached("UPDATE pairs SET cursor = NULL WHERE id = ?1")
+                        .and_then(|mut s| s.execute([pair.0]))
+                        .map_err(&err)?;
+                }
             }
         }
         if let Some(a) = activity {
@@ -217,6 +222,30 @@ impl StateDb {
         )
         .optional()
         .map_err(self.err("read a pending create"))
+    }
+
+    /// Every pending create of the pair: (path, id). A file with one of these ids on Drive
+    /// is what the create at that path made, though its answer was lost.
+    pub fn pending_ids(&self, pair: PairId) -> Result<Vec<(RelPath, DriveId)>, StateError> {
+        let err = self.err("read the pending creates");
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT path, drive_id FROM pending_creates WHERE pair = ?1")
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([pair.0], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (path, id) = row.map_err(&err)?;
+            // A path that no longer parses (never written by this version) is skipped.
+            if let Ok(p) = RelPath::new(&path) {
+                out.push((p, DriveId::new(id)));
+            }
+        }
+        Ok(out)
     }
 
     /// Remembers the id generated for a create at `path`, before the create is sent.

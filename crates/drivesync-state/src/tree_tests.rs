@@ -325,3 +325,36 @@ fn commit_op_updates_the_tree_ends_pending_creates_and_logs_in_one_go() {
     assert_eq!(paths(&db, a), vec!["new.txt"]);
     assert_eq!(db.activity(&Default::default()).unwrap().len(), 1);
 }
+
+#[test]
+fn relist_forgets_only_this_pairs_cursor_with_the_rest_of_the_op() {
+    let (db, a) = db_with_pair();
+    let b = db.add_pair(&new_pair("q"), t(0)).unwrap().id;
+    let c = drivesync_model::Cursor("42".into());
+    db.set_cursor(a, &c).unwrap();
+    db.set_cursor(b, &c).unwrap();
+    db.apply(a, &puts(&["x"])).unwrap();
+    db.apply(a, &[BaseChange::Remove(p("x")), BaseChange::Relist])
+        .unwrap();
+    assert_eq!(db.cursor(a).unwrap(), None);
+    assert_eq!(db.cursor(b).unwrap(), Some(c));
+    assert_eq!(paths(&db, a), Vec::<String>::new());
+}
+
+#[test]
+fn pending_ids_lists_every_pending_create_of_the_pair() {
+    let (db, a) = db_with_pair();
+    let b = db.add_pair(&new_pair("q"), t(0)).unwrap().id;
+    db.set_pending_ids(
+        a,
+        &[(p("x"), DriveId::new("1")), (p("y/z"), DriveId::new("2"))],
+    )
+    .unwrap();
+    db.set_pending_id(b, &p("x"), &DriveId::new("3")).unwrap();
+    let mut got = db.pending_ids(a).unwrap();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![(p("x"), DriveId::new("1")), (p("y/z"), DriveId::new("2"))]
+    );
+}

@@ -61,6 +61,11 @@ pub enum BaseChange {
         /// The new path.
         to: RelPath,
     },
+    /// Forgets the pair's change cursor, so the next sync lists the pair's Drive folder
+    /// whole instead of reading the change feed. Committed with a change that drops entries
+    /// still on Drive elsewhere in the pair: the feed will not mention them again, and until
+    /// the op that records them at their new place has run, only a listing finds them.
+    Relist,
 }
 
 /// A resumable upload session kept across restarts (see `drivesync_drive::ResumableSession`).

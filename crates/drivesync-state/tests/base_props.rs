@@ -161,6 +161,7 @@ fn model_apply(model: &mut Model, batch: &[BaseChange]) -> Result<(), ()> {
             BaseChange::Remove(p) => next.retain(|k, _| !k.starts_with(p)),
             BaseChange::Move { from, to } if from == to => {}
             BaseChange::Move { from, to } if to.starts_with(from) => return Err(()),
+            BaseChange::Relist => {}
             BaseChange::Move { from, to } => {
                 let moved: Vec<_> = next
                     .iter()

@@ -1,18 +1,17 @@
 //! Level 1 of the randomized reliability test (R1-R3): the deterministic simulation of the
 //! whole engine over the fakes. See `src/sim.rs` and the model's rules in `src/model.rs`.
 //!
-//! * `DRIVESYNC_SIM_CASES=N` runs N cases per randomized test (default: 10,000 in release,
-//!   4,000 in debug, so the suite stays within a few minutes on 2 cores);
+//! * `DRIVESYNC_SIM_CASES=N` runs N cases of the full generator, and N/5 calm and N/10
+//!   scoped ones (default N: 10,000 in release, as CI runs it, and 1,000 in debug);
 //!   `DRIVESYNC_SIM_SEED=S` starts at seed S.
 //! * A failing case prints its seed, its steps, its trace, the steps shrunk, and a
 //!   regression test to paste below (as `cargo run -p drivesync-testkit --release --bin sim --
 //!   --seed S` does).
 //!
-//! The engine has known bugs (the `known bug` regression tests at the end). Until they are
-//! fixed, the full generator (faults, crashes, changes during a sync, permanent deletes and
-//! duplicates on Drive) fails within a few hundred cases, so it is `#[ignore]`d; CI runs the
-//! generator without those triggers (R1: random changes on both sides and random sync
-//! points), plus the determinism checks.
+//! Three randomized tests share the case budget: the full generator (faults, crashes,
+//! changes during a sync, permanent deletes and duplicates on Drive), the calm one (R1:
+//! random changes on both sides and random sync points only) and the live loop's scoped
+//! syncs. Every failure found so far is a named regression test below.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,9 +24,10 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
+/// Cases of the full generator; the calm and scoped tests run a fifth and a tenth of it.
 fn cases() -> u64 {
     env_u64("DRIVESYNC_SIM_CASES").unwrap_or(if cfg!(debug_assertions) {
-        4_000
+        1_000
     } else {
         10_000
     })
@@ -101,7 +101,7 @@ fn calm() -> SimConfig {
 
 #[test]
 fn random_changes_on_both_sides_converge_without_loss() {
-    let stats = run_many(&calm(), cases());
+    let stats = run_many(&calm(), cases() / 5);
     assert!(stats.conflicts > 0 && stats.ops > 0, "{stats:?}");
 }
 
@@ -113,11 +113,10 @@ fn scoped_syncs_converge_without_loss() {
         scoped: true,
         ..calm()
     };
-    run_many(&cfg, cases() / 4);
+    run_many(&cfg, cases() / 10);
 }
 
 #[test]
-#[ignore = "known bugs (the regression tests below) make it fail within a few hundred cases"]
 fn random_changes_faults_and_crashes_converge_without_loss() {
     let stats = run_many(&SimConfig::default(), cases());
     assert!(stats.crashes > 0 && stats.faults > 0, "{stats:?}");
@@ -187,7 +186,7 @@ fn faults_on_every_call_kind_are_survived() {
     );
 }
 
-// -- Known bugs found by the simulation (remove the `ignore` once fixed). -----------------
+// -- Bugs found by the simulation, fixed. ---------------------------------------------------
 
 /// A: `Op::MoveLocal` (drivesync-engine `exec.rs`) records the file's stamp after the rename
 /// with the MD5 from before: a local edit made before the move is then taken as synced by
@@ -239,7 +238,6 @@ fn regression_a_crash_after_a_local_move_loses_the_local_edit() {
 /// yet the create at the same path runs: two Drive entries with one name, and the old one
 /// drops out of the synced tree (its `Put` is overwritten) and out of drivesync's sight.
 #[test]
-#[ignore = "known bug B: ops after a failed Prepare op (trash of a replaced entry, rename aside) still run"]
 fn regression_b_failed_trash_of_a_replaced_file_leaves_a_duplicate() {
     replay(
         r#"
@@ -253,7 +251,6 @@ fn regression_b_failed_trash_of_a_replaced_file_leaves_a_duplicate() {
 
 /// B, without faults: the trash is refused because Drive's file changed after planning.
 #[test]
-#[ignore = "known bug B: ops after a failed Prepare op (trash of a replaced entry, rename aside) still run"]
 fn regression_b_drive_edit_during_a_type_change_leaves_a_duplicate() {
     replay(
         r#"
@@ -268,7 +265,6 @@ fn regression_b_drive_edit_during_a_type_change_leaves_a_duplicate() {
 
 /// B, with a rename aside (type conflict on a new path) that fails.
 #[test]
-#[ignore = "known bug B: ops after a failed Prepare op (trash of a replaced entry, rename aside) still run"]
 fn regression_b_failed_rename_aside_leaves_a_duplicate() {
     replay(
         r#"
@@ -310,7 +306,6 @@ fn regression_c_crash_after_create_then_renamed_on_drive_never_converges() {
 /// at the same path) is downloaded over the local copy instead of the local copy going to
 /// the trash: its last copy is lost (design safety rule 1).
 #[test]
-#[ignore = "known bug D: a new Drive id at a synced path overwrites the local file instead of trashing it"]
 fn regression_d_drive_file_replaced_after_a_permanent_delete_overwrites_the_local_copy() {
     replay(
         r#"
@@ -328,7 +323,6 @@ fn regression_d_drive_file_replaced_after_a_permanent_delete_overwrites_the_loca
 /// path, so the synced tree says the rename is done; the next syncs see the feed matching
 /// the synced tree (observe's quiet path) and never rename the local file.
 #[test]
-#[ignore = "known bug E: a Drive rename during an upload is recorded as synced and never mirrored locally"]
 fn regression_e_drive_rename_during_an_upload_is_never_mirrored() {
     replay(
         r#"
@@ -345,7 +339,6 @@ fn regression_e_drive_rename_during_an_upload_is_never_mirrored() {
 /// local path is taken): if a download fails (or the sync is cut), the file was already
 /// forgotten from the synced tree, did not change in the feed, and is never synced again.
 #[test]
-#[ignore = "known bug F: a forgotten synced file whose re-download failed is never seen again"]
 fn regression_f_failed_download_after_a_folder_move_fallback_loses_track_of_the_file() {
     replay(
         r#"
@@ -360,7 +353,6 @@ fn regression_f_failed_download_after_a_folder_move_fallback_loses_track_of_the_
 
 /// F, with a crash instead of a fault.
 #[test]
-#[ignore = "known bug F: a forgotten synced file whose re-download failed is never seen again"]
 fn regression_f_crash_after_a_folder_move_fallback_loses_track_of_the_file() {
     replay(
         r#"
@@ -377,7 +369,6 @@ fn regression_f_crash_after_a_folder_move_fallback_loses_track_of_the_file() {
 /// parent through the synced tree, which still names the folder Drive moved away: files are
 /// created inside that other folder, next to a file of the same name.
 #[test]
-#[ignore = "known bug G: creates below a folder whose creation failed go into the stale synced folder"]
 fn regression_g_children_of_a_failed_folder_create_land_in_the_moved_folder() {
     replay(
         r#"
@@ -389,6 +380,73 @@ fn regression_g_children_of_a_failed_folder_create_land_in_the_moved_folder() {
         local write "c.txt/b/x" "L1\n"
         local write "a" "L2\n"
         sync advance=60 fault=create-folder:429:before:1
+        "#,
+    );
+}
+
+/// H: a folder create cut by a crash after Drive made it, while another device put a file of
+/// the same name next to it: the folder (its id still a pending create) was placed as
+/// `C (2).txt` and downloaded as a second local folder, while the create done again at
+/// `C.txt` returned the same folder; two synced entries for one Drive id, and a local folder
+/// Drive never got.
+#[test]
+fn regression_h_a_crashed_folder_create_next_to_a_drive_duplicate_is_placed_twice() {
+    replay(
+        r##"
+        drive write "a" "D1 a\n"
+        drive dup "a" "D5 a\n"
+        sync advance=60
+        drive file-to-folder "a"
+        drive write "C.txt/b" "D14 C.txt/b\n"
+        drive mv "C.txt/b" "C.txt/B"
+        drive mv "C.txt" "c.txt"
+        sync advance=60
+        drive mv "c.txt" "C.txt"
+        drive mv "C.txt/B" "C.txt/a"
+        local mv "a (2)" "a/d.txt"
+        sync advance=1 crash=2:after
+        local mkdir "c.txt/C.txt"
+        drive write "C.txt/C.txt" "D16 C.txt/C.txt\n"
+        drive mv "C.txt" "a/C.txt"
+        drive dup "a/C.txt/C.txt" "D18 a/C.txt/C.txt\n"
+        sync advance=7 crash=6:after
+        "##,
+    );
+}
+
+/// E, through a rename aside: a Drive move made while a type conflict renames the Drive
+/// file aside was recorded as synced, so the conflict copy stayed where the plan put it
+/// locally and where the other device put it on Drive.
+#[test]
+fn regression_e_drive_move_during_a_rename_aside_is_mirrored() {
+    replay(
+        r#"
+        local write "c.txt/a" "L16 c.txt/a\n"
+        local write "d.txt/d.txt" "L17 d.txt/d.txt\n"
+        sync advance=60
+        local file-to-folder "c.txt/a"
+        drive append "c.txt/a" "+d20\n"
+        sync advance=1
+          during 2 drive mv "c.txt/a" "d.txt/C.txt"
+        "#,
+    );
+}
+
+/// The first fix of E kept the planned place for every op: a download after a local move
+/// mirrored on Drive in the same sync then recorded the place from before the move, and
+/// every later move of the file was refused by Drive (`cannotAddParent`).
+#[test]
+fn regression_a_download_after_a_move_in_one_sync_records_the_new_place() {
+    replay(
+        r#"
+        drive mkdir "d.txt"
+        drive write "C.txt" "D2 C.txt\n"
+        sync advance=60
+        local mv "C.txt" "d.txt/C.txt"
+        drive write "C.txt" "D4 C.txt\n"
+        sync advance=60
+        local mkdir "b"
+        local mv "d.txt/C.txt" "b/c.txt"
         "#,
     );
 }
