@@ -69,12 +69,128 @@ fn rel(p: &str) -> Option<RelPath> {
     RelPath::new(p).ok().filter(|r| !r.is_root())
 }
 
-fn kind_at(fs: &MemFs, p: &RelPath) -> Option<FsKind> {
-    fs.meta(p.clone()).map(|m| m.kind)
+/// A local folder the user's steps change: a [`MemFs`] (level 1) or a real folder
+/// ([`RealDisk`], level 2). Paths are relative to the pair's folder; errors are the test's.
+pub trait Disk {
+    /// What is at `p`.
+    fn kind(&self, p: &RelPath) -> Option<FsKind>;
+    /// The content of file `p`.
+    fn read(&self, p: &RelPath) -> Option<Vec<u8>>;
+    /// Writes file `p`, creating the folders above it.
+    fn write(&self, p: &RelPath, bytes: &[u8]);
+    /// Renames `from` to `to`, replacing a file there.
+    fn rename(&self, from: &RelPath, to: &RelPath);
+    /// Removes `p` and everything in it.
+    fn remove(&self, p: &RelPath);
+    /// Creates folder `p` and the folders above it.
+    fn mkdir_all(&self, p: &RelPath);
+    /// The contents of every file at or under `p`.
+    fn contents_under(&self, p: &RelPath) -> Vec<Vec<u8>>;
+}
+
+impl Disk for MemFs {
+    fn kind(&self, p: &RelPath) -> Option<FsKind> {
+        self.meta(p.clone()).map(|m| m.kind)
+    }
+    fn read(&self, p: &RelPath) -> Option<Vec<u8>> {
+        MemFs::read(self, p.clone()).ok()
+    }
+    fn write(&self, p: &RelPath, bytes: &[u8]) {
+        MemFs::write(self, p.clone(), bytes);
+    }
+    fn rename(&self, from: &RelPath, to: &RelPath) {
+        self.rename_raw(from.clone(), to.clone());
+    }
+    fn remove(&self, p: &RelPath) {
+        MemFs::remove(self, p.clone());
+    }
+    fn mkdir_all(&self, p: &RelPath) {
+        MemFs::mkdir_all(self, p.clone());
+    }
+    fn contents_under(&self, p: &RelPath) -> Vec<Vec<u8>> {
+        self.files()
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(p))
+            .map(|(_, b)| b)
+            .collect()
+    }
+}
+
+/// A real folder on disk (level 2). IO errors panic: they are the test machine's.
+#[derive(Debug, Clone)]
+pub struct RealDisk {
+    /// The pair's local folder.
+    pub root: PathBuf,
+}
+
+impl RealDisk {
+    fn abs(&self, p: &RelPath) -> PathBuf {
+        self.root.join(p.as_str())
+    }
+}
+
+impl Disk for RealDisk {
+    fn kind(&self, p: &RelPath) -> Option<FsKind> {
+        let m = std::fs::symlink_metadata(self.abs(p)).ok()?;
+        Some(if m.is_file() {
+            FsKind::File
+        } else if m.is_dir() {
+            FsKind::Folder
+        } else if m.file_type().is_symlink() {
+            FsKind::Symlink
+        } else {
+            FsKind::Other
+        })
+    }
+    fn read(&self, p: &RelPath) -> Option<Vec<u8>> {
+        std::fs::read(self.abs(p)).ok()
+    }
+    fn write(&self, p: &RelPath, bytes: &[u8]) {
+        let abs = self.abs(p);
+        if let Some(dir) = abs.parent() {
+            std::fs::create_dir_all(dir).expect("create folders");
+        }
+        std::fs::write(&abs, bytes).expect("write a file");
+    }
+    fn rename(&self, from: &RelPath, to: &RelPath) {
+        std::fs::rename(self.abs(from), self.abs(to)).expect("rename");
+    }
+    fn remove(&self, p: &RelPath) {
+        let abs = self.abs(p);
+        match self.kind(p) {
+            Some(FsKind::Folder) => std::fs::remove_dir_all(abs).expect("remove a folder"),
+            Some(_) => std::fs::remove_file(abs).expect("remove a file"),
+            None => {}
+        }
+    }
+    fn mkdir_all(&self, p: &RelPath) {
+        std::fs::create_dir_all(self.abs(p)).expect("create folders");
+    }
+    fn contents_under(&self, p: &RelPath) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut pending = vec![self.abs(p)];
+        while let Some(at) = pending.pop() {
+            let Ok(m) = std::fs::symlink_metadata(&at) else {
+                continue;
+            };
+            if m.is_dir() {
+                if let Ok(rd) = std::fs::read_dir(&at) {
+                    pending.extend(rd.flatten().map(|e| e.path()));
+                }
+            } else if m.is_file() {
+                out.extend(std::fs::read(&at).ok());
+            }
+        }
+        out
+    }
+}
+
+fn kind_at(fs: &(impl Disk + ?Sized), p: &RelPath) -> Option<FsKind> {
+    fs.kind(p)
 }
 
 /// Every folder above `p` is a folder or absent (so writing `p` can create them).
-fn parents_free(fs: &MemFs, p: &RelPath) -> bool {
+fn parents_free(fs: &(impl Disk + ?Sized), p: &RelPath) -> bool {
     let mut cur = p.parent();
     while let Some(a) = cur.filter(|a| !a.is_root()) {
         match kind_at(fs, &a) {
@@ -86,16 +202,12 @@ fn parents_free(fs: &MemFs, p: &RelPath) -> bool {
     true
 }
 
-fn files_under(fs: &MemFs, p: &RelPath) -> Vec<Md5> {
-    fs.files()
-        .iter()
-        .filter(|(k, _)| k.starts_with(p))
-        .map(|(_, b)| md5_of(b))
-        .collect()
+fn files_under(fs: &(impl Disk + ?Sized), p: &RelPath) -> Vec<Md5> {
+    fs.contents_under(p).iter().map(|b| md5_of(b)).collect()
 }
 
 /// Carries out `op` on `fs` as a user would.
-pub fn apply_local(fs: &MemFs, op: &LocalOp) -> Applied {
+pub fn apply_local(fs: &(impl Disk + ?Sized), op: &LocalOp) -> Applied {
     let path = match op {
         LocalOp::Write { path, .. }
         | LocalOp::Save { path, .. }
@@ -111,7 +223,7 @@ pub fn apply_local(fs: &MemFs, op: &LocalOp) -> Applied {
         return Applied::skip("not a valid path");
     };
     let here = kind_at(fs, &p);
-    let old = || fs.read(p.clone()).ok();
+    let old = || fs.read(&p);
     let mut out = Applied::default();
     // What a watcher reports: the path, the folders the step creates above it, and for a
     // move its destination.
@@ -134,7 +246,7 @@ pub fn apply_local(fs: &MemFs, op: &LocalOp) -> Applied {
                 return Applied::skip("a folder or a non-file is in the way");
             }
             out.destroyed.extend(old().map(|b| md5_of(&b)));
-            fs.write(p, text.as_bytes());
+            fs.write(&p, text.as_bytes());
             out.written.push(md5_of(text.as_bytes()));
         }
         LocalOp::Save { text, .. } => {
@@ -148,8 +260,8 @@ pub fn apply_local(fs: &MemFs, op: &LocalOp) -> Applied {
                 return Applied::skip("the temporary name is taken");
             }
             out.destroyed.extend(old().map(|b| md5_of(&b)));
-            fs.write(tmp.clone(), text.as_bytes());
-            fs.rename_raw(tmp, p);
+            fs.write(&tmp, text.as_bytes());
+            fs.rename(&tmp, &p);
             out.written.push(md5_of(text.as_bytes()));
         }
         LocalOp::Append { text, .. } => {
@@ -159,7 +271,7 @@ pub fn apply_local(fs: &MemFs, op: &LocalOp) -> Applied {
             out.destroyed.push(md5_of(&bytes));
             bytes.extend_from_slice(text.as_bytes());
             out.written.push(md5_of(&bytes));
-            fs.write(p, bytes);
+            fs.write(&p, &bytes);
         }
         LocalOp::Truncate { len, .. } => {
             let Some(mut bytes) = old().filter(|_| here == Some(FsKind::File)) else {
@@ -171,20 +283,20 @@ pub fn apply_local(fs: &MemFs, op: &LocalOp) -> Applied {
             out.destroyed.push(md5_of(&bytes));
             bytes.truncate(*len as usize);
             out.written.push(md5_of(&bytes));
-            fs.write(p, bytes);
+            fs.write(&p, &bytes);
         }
         LocalOp::Mkdir { .. } => {
             if here.is_some() || !parents_free(fs, &p) {
                 return Applied::skip("something is in the way");
             }
-            fs.mkdir_all(p);
+            fs.mkdir_all(&p);
         }
         LocalOp::Remove { .. } => {
             if here.is_none() {
                 return Applied::skip("nothing there");
             }
             out.destroyed = files_under(fs, &p);
-            fs.remove(p);
+            fs.remove(&p);
         }
         LocalOp::Move { to, .. } => {
             let Some(to) = rel(to) else {
@@ -195,23 +307,23 @@ pub fn apply_local(fs: &MemFs, op: &LocalOp) -> Applied {
             if here.is_none() || kind_at(fs, &to).is_some() || !folder_ok || to.starts_with(&p) {
                 return Applied::skip("cannot move there");
             }
-            fs.rename_raw(p, to);
+            fs.rename(&p, &to);
         }
         LocalOp::FileToFolder { .. } => {
             if here != Some(FsKind::File) {
                 return Applied::skip("no such file");
             }
             out.destroyed.extend(old().map(|b| md5_of(&b)));
-            fs.remove(p.clone());
-            fs.mkdir_all(p);
+            fs.remove(&p);
+            fs.mkdir_all(&p);
         }
         LocalOp::FolderToFile { text, .. } => {
             if here != Some(FsKind::Folder) {
                 return Applied::skip("no such folder");
             }
             out.destroyed = files_under(fs, &p);
-            fs.remove(p.clone());
-            fs.write(p, text.as_bytes());
+            fs.remove(&p);
+            fs.write(&p, text.as_bytes());
             out.written.push(md5_of(text.as_bytes()));
         }
     }
