@@ -12,6 +12,9 @@
 //!
 //! * `DRIVESYNC_RANDOM_CASES=N` runs N cases (default 300), `DRIVESYNC_RANDOM_SEED=S` starts
 //!   at seed S; a failing case prints its seed and steps.
+//! * Every fourth case is live: `drivesync run` works while the changes are made; its sync
+//!   steps let it run for a moment (with faults), a crash SIGKILLs it and starts it again, and
+//!   quiescence waits for it to have nothing left to do.
 //! * Each of two workers has its own config, state and sign-in (one `drivesync` at a time per
 //!   state folder); every case has its own `HOME`, so the OS trash is the case's own.
 
@@ -66,6 +69,8 @@ struct Case<'a> {
     log: Vec<String>,
     /// What happened, counted.
     stats: Stats,
+    /// `drivesync run`, in a live case.
+    daemon: Option<std::process::Child>,
 }
 
 /// What the cases did, counted (printed at the end, so a run that tests nothing shows).
@@ -270,8 +275,9 @@ impl Case<'_> {
         c
     }
 
-    /// Runs `drivesync sync` for the case's pair, with `spec`'s faults and crash.
-    fn sync(&mut self, spec: &SyncSpec) -> Result<(), String> {
+    /// Installs `spec`'s faults (1 to 3 random emulator faults); the generator for the rest
+    /// of the step.
+    fn faults(&mut self, spec: &SyncSpec) -> ChaCha8Rng {
         let mut rng = ChaCha8Rng::seed_from_u64(spec.faults.as_ref().map_or(1, |f| f.seed));
         if spec.faults.is_some() {
             for _ in 0..rng.random_range(1..=3) {
@@ -280,6 +286,109 @@ impl Case<'_> {
                 self.log.push(format!("  fault: {what}"));
             }
         }
+        rng
+    }
+
+    /// Starts `drivesync run` (live cases).
+    fn start_daemon(&mut self) -> Result<(), String> {
+        let child = self
+            .drivesync()
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start drivesync run: {e}"))?;
+        self.daemon = Some(child);
+        // Up once it answers on its control socket.
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            let out = self
+                .drivesync()
+                .args(["status", "--json"])
+                .output()
+                .map_err(|e| e.to_string())?;
+            let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            if !status["daemon"].is_null() {
+                return Ok(());
+            }
+            if Instant::now() > until {
+                return Err("drivesync run did not start within 20 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops `drivesync run`: SIGKILL for a crash, else SIGTERM and a wait.
+    fn stop_daemon(&mut self, crash: bool) {
+        let Some(mut child) = self.daemon.take() else {
+            return;
+        };
+        if !crash {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let until = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < until {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// A sync step of a live case: `drivesync run` works on its own for a moment, with
+    /// `spec`'s faults, and is SIGKILLed and started again for a crash.
+    fn live_step(&mut self, spec: &SyncSpec) -> Result<(), String> {
+        let mut rng = self.faults(spec);
+        std::thread::sleep(Duration::from_millis(rng.random_range(50..400)));
+        if spec.crash.is_some() {
+            self.stop_daemon(true);
+            self.stats.kills += 1;
+            self.log
+                .push("  SIGKILL of drivesync run; started again".into());
+            self.start_daemon()?;
+        }
+        self.emu.clear_faults();
+        Ok(())
+    }
+
+    /// Waits until the live loop has nothing left to do (nudging it with `drivesync sync`,
+    /// which a running instance takes as "sync now"), then stops it; nothing may be left.
+    fn live_quiescence(&mut self) -> Result<(), String> {
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            let nudge = self
+                .drivesync()
+                .args(["sync", &self.name])
+                .output()
+                .map_err(|e| e.to_string())?;
+            if !String::from_utf8_lossy(&nudge.stdout).contains("is syncing now") {
+                return Err(format!(
+                    "drivesync run is not running: {}",
+                    String::from_utf8_lossy(&nudge.stderr)
+                ));
+            }
+            if self.settled()? {
+                break;
+            }
+            if Instant::now() > until {
+                return Err("drivesync run did not converge within 60 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        self.stop_daemon(false);
+        if !self.settled()? {
+            return Err("drivesync run stopped with work left to do".into());
+        }
+        Ok(())
+    }
+
+    /// Runs `drivesync sync` for the case's pair, with `spec`'s faults and crash.
+    fn sync(&mut self, spec: &SyncSpec) -> Result<(), String> {
+        let mut rng = self.faults(spec);
         let mut child = self
             .drivesync()
             .args(["sync", &self.name])
@@ -440,8 +549,10 @@ fn run_case(
         steps: Vec::new(),
         log: Vec::new(),
         stats: Stats::default(),
+        daemon: None,
     };
     let result = drive_case(rt, &mut case, seed, &tmp);
+    case.stop_daemon(true);
     let result = result.map_err(|e| {
         format!(
             "seed {seed}: {e}\n--- steps ---\n{}\n--- log ---\n{}",
@@ -482,6 +593,13 @@ fn drive_case(
     let disk = RealDisk {
         root: case.local.clone(),
     };
+    // Every fourth case runs with `drivesync run` working while the changes are made.
+    let live = seed % 4 == 3;
+    if live {
+        case.log
+            .push("live: drivesync run works during the steps".into());
+        case.start_daemon()?;
+    }
     for _ in 0..cfg.steps {
         let step = gen.next_step(&case.view());
         case.steps.push(step.clone());
@@ -509,6 +627,13 @@ fn drive_case(
                 }
                 note(case, &mut model, &applied);
             }
+            // A live case checks for losses only once the loop is stopped: the test's
+            // reading of the disk is not atomic while drivesync renames files.
+            Step::Sync(spec) if live => {
+                let before = case.presence();
+                model.sync_begins(&before);
+                case.live_step(spec)?;
+            }
             Step::Sync(spec) => {
                 let before = case.presence();
                 model.sync_begins(&before);
@@ -517,9 +642,13 @@ fn drive_case(
             }
         }
     }
+    if live {
+        case.live_quiescence()?;
+        check_lost(case, &model)?;
+    }
     // Quiescence: syncs without faults until a dry run plans nothing.
-    let mut settled = false;
-    for _ in 0..6 {
+    let mut settled = live;
+    for _ in 0..if live { 0 } else { 6 } {
         let before = case.presence();
         model.sync_begins(&before);
         case.sync(&SyncSpec::default())?;
@@ -594,6 +723,9 @@ fn check_lost(case: &mut Case<'_>, model: &Model) -> Result<(), String> {
 async fn new_worker(emu: &EmulatorHandle, dir: PathBuf) -> Worker {
     std::fs::create_dir_all(&dir).unwrap();
     let config = common::write_config(&dir, &emu.base_url());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[sync]\npoll_seconds = 1\n");
+    std::fs::write(&config, text).unwrap();
     common::login(common::drivesync(&config)).await.unwrap();
     Worker { dir, config }
 }
@@ -645,6 +777,6 @@ async fn random_changes_faults_and_crashes_on_the_real_binary_converge_without_l
         "{cases} cases from seed {first} in {:?}: {stats:?}",
         started.elapsed()
     );
-    assert!(stats.syncs > cases && stats.changes > cases, "{stats:?}");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(stats.syncs > cases && stats.changes > cases, "{stats:?}");
 }
