@@ -13,7 +13,7 @@ use drivesync_model::{DriveId, Md5};
 use futures_util::stream::BoxStream;
 use tokio::io::AsyncWrite;
 
-use crate::model::{About, ChangeList, ChangeToken, Changes, File, FileList, PageToken};
+use crate::model::{About, Change, ChangeList, ChangeToken, Changes, File, FileList, PageToken};
 use crate::sessions::UploadKey;
 use crate::DriveError;
 
@@ -319,11 +319,25 @@ pub trait RemoteStore: Send + Sync {
 
     /// Every change since `token`, all pages read, and the token for the next poll.
     async fn list_changes(&self, token: &ChangeToken) -> Result<Changes, DriveError> {
+        self.list_changes_kept(token, &|_| true).await
+    }
+
+    /// [`RemoteStore::list_changes`], keeping only the changes `keep` accepts, page by page:
+    /// a long feed of changes the caller does not need is never held at once.
+    async fn list_changes_kept(
+        &self,
+        token: &ChangeToken,
+        keep: &(dyn for<'c> Fn(&'c Change) -> bool + Sync),
+    ) -> Result<Changes, DriveError> {
         let mut changes = Vec::new();
         let mut token = token.clone();
         loop {
             let page = self.changes_page(&token).await?;
-            changes.extend(page.changes);
+            for c in page.changes {
+                if keep(&c) {
+                    changes.push(c);
+                }
+            }
             match (page.next_page_token, page.new_start_page_token) {
                 (Some(next), _) => token = next,
                 (None, Some(new_start_page_token)) => {

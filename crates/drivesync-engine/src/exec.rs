@@ -1,7 +1,7 @@
 //! Executing one [`Op`]: the IO it stands for, re-checking what it expects first, and the
 //! synced-tree changes to commit when it succeeded.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -39,8 +39,8 @@ pub(crate) struct Exec<'a> {
     pub base: Mutex<Tree<BaseEntry>>,
     /// Drive metadata learnt from responses during this sync, newer than the plan's.
     pub fresh: Mutex<HashMap<DriveId, RemoteEntry>>,
-    /// The ids of `planned_remote`, built when first needed.
-    pub alive: OnceLock<HashSet<DriveId>>,
+    /// The paths of `planned_remote` by id, built when first needed.
+    pub alive: OnceLock<HashMap<DriveId, RelPath>>,
     pub now: DateTime<Utc>,
     pub host: &'a str,
     pub events: &'a Events,
@@ -389,7 +389,11 @@ impl Exec<'_> {
                         format!("deleted on Drive: moved to {}", p.display())
                     }
                 };
-                Ok(done(ActivityKind::TrashedLocal, msg, self.forget(path)))
+                Ok(done(
+                    ActivityKind::TrashedLocal,
+                    msg,
+                    vec![BaseChange::Remove(path.clone())],
+                ))
             }
             Op::TrashRemote {
                 path, id, version, ..
@@ -422,30 +426,21 @@ impl Exec<'_> {
             Op::Forget { path } => Ok(done(
                 ActivityKind::Info,
                 "deleted on both sides".into(),
-                self.forget(path),
+                vec![BaseChange::Remove(path.clone())],
             )),
         }
     }
 
-    /// The changes that drop the synced entries at and under `path`, which are gone locally.
-    /// Some of them may still be on Drive at another place in the pair, where this plan
-    /// downloads them (a folder moved on Drive whose local copy could not follow): the
-    /// change feed will not mention them again, so the cursor is dropped with them and the
-    /// next sync lists Drive whole, unless this one ends without errors and stores a new one.
-    fn forget(&self, path: &RelPath) -> Vec<BaseChange> {
-        let alive = self
-            .alive
-            .get_or_init(|| self.planned_remote.values().map(|r| r.id.clone()).collect());
-        let base = self.base.lock().unwrap_or_else(|e| e.into_inner());
-        let still_on_drive = base
-            .range(path.clone()..)
-            .take_while(|(k, _)| k.starts_with(path))
-            .any(|(_, b)| alive.contains(&b.id));
-        let mut changes = vec![BaseChange::Remove(path.clone())];
-        if still_on_drive {
-            changes.push(BaseChange::Relist);
-        }
-        changes
+    /// Where Drive had file `id` in the pair when the sync was planned.
+    pub fn planned_path(&self, id: &DriveId) -> Option<&RelPath> {
+        self.alive
+            .get_or_init(|| {
+                self.planned_remote
+                    .iter()
+                    .map(|(p, r)| (r.id.clone(), p.clone()))
+                    .collect()
+            })
+            .get(id)
     }
 
     /// Re-checks on Drive, right before trashing, that file `id` is still the version the

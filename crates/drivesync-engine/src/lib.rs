@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use drivesync_drive::{DriveError, RemoteStore};
 use drivesync_localfs::{rescan, scan, FsError, LocalFs, Scan, ScanOptions};
-use drivesync_model::{BaseEntry, Kind, LocalEntry, RelPath, Tree};
+use drivesync_model::{BaseEntry, DriveId, Kind, LocalEntry, RelPath, Tree};
 use drivesync_reconcile::{
     check_deletes, plan, DeleteGuard, IgnoreRules, NameRules, Op, Plan, PlanContext, IGNORE_FILE,
 };
@@ -511,7 +511,30 @@ impl Engine {
             path: Some(op.path().clone()),
             message: done.message.clone(),
         });
-        let (db, pair, changes) = (self.db.clone(), self.pair.id, done.changes.clone());
+        let mut changes = done.changes.clone();
+        // Synced entries this op drops that Drive still has elsewhere in the pair (a folder
+        // moved on Drive whose local copy could not follow is forgotten and downloaded at its
+        // new place): the change feed will not mention them again, so the cursor goes with
+        // them and, until they are recorded at their new place, the next sync lists Drive
+        // whole. What Drive had at or below a removed path went with it (a trash on Drive).
+        let removed: Vec<&RelPath> = changes
+            .iter()
+            .filter_map(|c| match c {
+                BaseChange::Remove(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        let elsewhere = {
+            let base = exec.base.lock().unwrap_or_else(|e| e.into_inner());
+            dropped_ids(&base, &changes).iter().any(|id| {
+                exec.planned_path(id)
+                    .is_some_and(|q| !removed.iter().any(|r| q.starts_with(r)))
+            })
+        };
+        if elsewhere {
+            changes.push(BaseChange::Relist);
+        }
+        let (db, pair) = (self.db.clone(), self.pair.id);
         tokio::task::spawn_blocking(move || db.commit_op(pair, &changes, activity.as_ref()))
             .await
             .map_err(|e| {
@@ -575,6 +598,35 @@ fn same_as_synced(local: &Tree<LocalEntry>, base: &Tree<BaseEntry>) -> bool {
                     _ => l.stamp == b.local && l.md5 == b.md5,
                 }
         })
+}
+
+/// The Drive ids of `base` that `changes` drop (and do not put back elsewhere).
+fn dropped_ids(base: &Tree<BaseEntry>, changes: &[BaseChange]) -> Vec<DriveId> {
+    let mut part: Tree<BaseEntry> = Tree::new();
+    for c in changes {
+        let roots = match c {
+            BaseChange::Put(p, _) | BaseChange::Remove(p) => vec![p],
+            BaseChange::Move { from, to } => vec![from, to],
+            BaseChange::Relist => vec![],
+        };
+        for r in roots {
+            for (k, v) in base
+                .range(r.clone()..)
+                .take_while(|(k, _)| k.starts_with(r))
+            {
+                part.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let before: Vec<DriveId> = part.values().map(|b| b.id.clone()).collect();
+    for c in changes {
+        apply_change(&mut part, c);
+    }
+    let after: std::collections::HashSet<&DriveId> = part.values().map(|b| &b.id).collect();
+    before
+        .into_iter()
+        .filter(|id| !after.contains(id))
+        .collect()
 }
 
 /// Applies `c` to an in-memory synced tree the way [`StateDb::apply`] does.

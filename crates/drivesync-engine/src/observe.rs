@@ -72,17 +72,11 @@ fn concerns_pair(
     known: &HashMap<&DriveId, &BaseEntry>,
     root: &DriveId,
 ) -> bool {
-    let id = ch.file_id.as_ref().or(ch.file.as_ref().map(|f| &f.id));
-    let synced = id.and_then(|id| known.get(id));
-    let as_synced = synced.is_some_and(|b| {
-        let live = ch.file.as_ref().filter(|f| !ch.removed && !f.trashed);
-        live.and_then(entry_of)
-            .is_some_and(|e| is_synced_state(&e, b))
-    });
-    if as_synced {
+    if is_echo(ch, known) {
         return false;
     }
-    synced.is_some()
+    let id = ch.file_id.as_ref().or(ch.file.as_ref().map(|f| &f.id));
+    id.is_some_and(|id| known.contains_key(id))
         || id.is_some_and(|id| id == root)
         || ch
             .file
@@ -105,6 +99,16 @@ fn places_as_recorded(base: &Tree<BaseEntry>, rules: &NameRules) -> bool {
     base.iter().all(|(p, b)| {
         b.kind != Kind::Link || p.name().ends_with(google_suffix(&b.mime_type, rules))
     })
+}
+
+/// Whether a change only reports a synced entry exactly as the synced tree has it.
+fn is_echo(ch: &drivesync_drive::Change, known: &HashMap<&DriveId, &BaseEntry>) -> bool {
+    let id = ch.file_id.as_ref().or(ch.file.as_ref().map(|f| &f.id));
+    let live = ch.file.as_ref().filter(|f| !ch.removed && !f.trashed);
+    match (id.and_then(|id| known.get(id)), live.and_then(entry_of)) {
+        (Some(b), Some(e)) => is_synced_state(&e, b),
+        _ => false,
+    }
 }
 
 /// Reads Drive's side of the pair rooted at `root`. `claimed` are the pending creates (id ->
@@ -135,16 +139,21 @@ pub async fn observe(
         }
         Some(c) => {
             let token = drivesync_drive::ChangeToken::new(c.0.clone());
-            let changes = remote.list_changes(&token).await?;
-            let cursor = Cursor(changes.new_start_page_token.as_str().to_owned());
-            let quiet_feed = changes.changes.is_empty() || {
-                let known: HashMap<&DriveId, &BaseEntry> =
-                    base.values().map(|b| (&b.id, b)).collect();
-                !changes
-                    .changes
-                    .iter()
-                    .any(|ch| concerns_pair(ch, &known, root))
-            };
+            // Page by page, the echo of the synced tree (drivesync's own writes, exactly as
+            // recorded) is dropped: after a big sync the feed holds one change per file
+            // written, and holding them all at once would be the daemon's peak memory.
+            // The synced entries by id, built only when the feed has something.
+            let known = std::sync::OnceLock::<HashMap<&DriveId, &BaseEntry>>::new();
+            let known_ids = || known.get_or_init(|| base.values().map(|b| (&b.id, b)).collect());
+            let feed = remote
+                .list_changes_kept(&token, &|ch| !is_echo(ch, known_ids()))
+                .await?;
+            let cursor = Cursor(feed.new_start_page_token.as_str().to_owned());
+            let changes = feed.changes;
+            let quiet_feed = !changes
+                .iter()
+                .any(|ch| concerns_pair(ch, known_ids(), root));
+            drop(known);
             if quiet_feed && places_as_recorded(base, rules) {
                 return Ok(Observed {
                     placed: Placed::default(),
@@ -155,7 +164,7 @@ pub async fn observe(
             let mut files = from_base(base);
             let known: HashSet<DriveId> = files.keys().cloned().collect();
             let mut new_folders = Vec::new();
-            for ch in changes.changes {
+            for ch in changes {
                 let Some(id) = ch
                     .file_id
                     .clone()

@@ -66,9 +66,20 @@ pub fn place_claimed(
             children.entry(f.parent.clone()).or_default().push(f);
         }
     }
-    let base_path: HashMap<&DriveId, &RelPath> = claimed
+    // The Drive folder and local name each synced (or claimed) file had: it keeps that name
+    // in that folder, wherever the folder itself is now.
+    let parent_of = |p: &RelPath| match p.parent().filter(|q| !q.is_root()) {
+        None => Some(root.clone()),
+        Some(q) => base.get(&q).map(|b| b.id.clone()),
+    };
+    let claims: Vec<(&DriveId, DriveId, &str)> = claimed
         .iter()
-        .chain(base.iter().map(|(p, b)| (&b.id, p)))
+        .filter_map(|(id, p)| Some((id, parent_of(p)?, p.name())))
+        .collect();
+    let synced: HashMap<&DriveId, (&DriveId, &str)> = claims
+        .iter()
+        .map(|(id, parent, name)| (*id, (parent, *name)))
+        .chain(base.iter().map(|(p, b)| (&b.id, (&b.parent, p.name()))))
         .collect();
     let mut out = Placed::default();
     let mut seen: HashSet<DriveId> = HashSet::new();
@@ -78,7 +89,7 @@ pub fn place_claimed(
             continue;
         };
         kids.sort_by(|a, b| a.id.cmp(&b.id));
-        for (entry, name, reason) in name_folder(&path, kids, &base_path, rules) {
+        for (entry, name, reason) in name_folder(&folder, kids, &synced, rules) {
             if !seen.insert(entry.id.clone()) {
                 continue;
             }
@@ -123,9 +134,9 @@ fn is_form_of(name: &str, mapped: &str) -> bool {
 /// still a form of their mapped name, so numbering never shifts under existing files; the
 /// others get the plain name if free, else the lowest free number.
 fn name_folder(
-    folder: &RelPath,
+    folder: &DriveId,
     kids: Vec<RemoteEntry>,
-    base_path: &HashMap<&DriveId, &RelPath>,
+    synced: &HashMap<&DriveId, (&DriveId, &str)>,
     rules: &NameRules,
 ) -> Vec<Named> {
     let mapped: Vec<(RemoteEntry, String)> = kids
@@ -140,10 +151,10 @@ fn name_folder(
     let mut out = Vec::with_capacity(mapped.len());
     let mut rest = Vec::new();
     for (e, name) in mapped {
-        let kept = base_path
+        let kept = synced
             .get(&e.id)
-            .filter(|p| p.parent().as_ref() == Some(folder) && is_form_of(p.name(), &name))
-            .map(|p| p.name().to_owned());
+            .filter(|(parent, was)| *parent == folder && is_form_of(was, &name))
+            .map(|(_, was)| (*was).to_owned());
         match kept {
             Some(k) if taken.insert(rules.key(&k)) => out.push((e, k, name)),
             _ => rest.push((e, name)),
