@@ -243,23 +243,27 @@ impl Engine {
         let untouched = matches!(scope, Scope::Touched(p) if p.is_empty())
             && cached.dirty.is_empty()
             && cached.clean;
-        let scanned = match (scope, cached.local) {
-            (_, Some(tree)) if untouched => Scan {
+        // After a quiet sync the local tree is the synced tree's and is not kept (it would
+        // double the memory of an idle daemon): it is derived again when needed.
+        let derive = cached.clean && !untouched;
+        let known_local = cached.local.or_else(|| derive.then(|| local_of(&base)));
+        let scanned = match (scope, known_local) {
+            (_, local) if untouched => local.map(|tree| Scan {
                 tree,
                 ..Scan::default()
-            },
+            }),
             (Scope::Touched(paths), Some(mut tree)) if !paths.contains(&ignore_file) => {
                 let mut touched = cached.dirty.clone();
                 touched.extend(paths.iter().cloned());
                 let found =
                     rescan(self.fs.as_ref(), &base, &mut tree, &touched, &scan_opts).await?;
-                Scan { tree, ..found }
+                Some(Scan { tree, ..found })
             }
-            _ => scan(self.fs.as_ref(), &base, &scan_opts).await?,
+            _ => Some(scan(self.fs.as_ref(), &base, &scan_opts).await?),
         };
         tracing::debug!(took = ?started.elapsed(), "local scan done");
         if !opts.dry_run {
-            for partial in &scanned.partials {
+            for partial in scanned.iter().flat_map(|s| &s.partials) {
                 if let Err(e) = self.fs.remove_partial(partial).await {
                     self.log(Some(partial), ActivityKind::Error, e.to_string(), opts.now);
                 }
@@ -281,7 +285,20 @@ impl Engine {
         )
         .await?;
         tracing::debug!(took = ?started.elapsed(), "Drive observed");
-        let quiet = observed.unchanged && (untouched || same_as_synced(&scanned.tree, &base));
+        let quiet = observed.unchanged
+            && (untouched
+                || scanned
+                    .as_ref()
+                    .is_some_and(|s| same_as_synced(&s.tree, &base)));
+        // Nothing was read locally (an idle poll): the local tree is the synced tree's.
+        let scanned = match scanned {
+            Some(s) => s,
+            None if quiet => Scan::default(),
+            None => Scan {
+                tree: local_of(&base),
+                ..Scan::default()
+            },
+        };
         let nothing = Tree::new();
         let (plan, base_view, remote_view) = if quiet {
             (
@@ -333,7 +350,7 @@ impl Engine {
         if opts.dry_run {
             *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Cache {
                 base: Some(base),
-                local: Some(scanned.tree),
+                local: (!quiet).then_some(scanned.tree),
                 dirty: cached.dirty,
                 clean: quiet,
             };
@@ -368,7 +385,7 @@ impl Engine {
         drop(remote_view);
         *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Cache {
             base: Some(synced.unwrap_or(base)),
-            local: Some(scanned.tree),
+            local: (!quiet).then_some(scanned.tree),
             dirty,
             clean: quiet,
         };
@@ -584,6 +601,22 @@ impl Engine {
             }
         }
     }
+}
+
+/// The local tree as the synced tree recorded it: what a scan finds when nothing changed
+/// (folders' mtimes aside, which nothing compares).
+fn local_of(base: &Tree<BaseEntry>) -> Tree<LocalEntry> {
+    base.iter()
+        .map(|(p, b)| {
+            let md5 = b.md5.filter(|_| b.kind != Kind::Folder);
+            let entry = LocalEntry {
+                kind: b.kind,
+                md5,
+                stamp: b.local,
+            };
+            (p.clone(), entry)
+        })
+        .collect()
 }
 
 /// Whether the scanned local tree is exactly the synced tree (same entries, kinds, stamps and

@@ -5,15 +5,17 @@
 //!    behind `FaultyRemote`, `MemFs`), time passed in, seeded; the same seed gives the same
 //!    trace. `tests/sim.rs` runs it in CI; `cargo run -p drivesync-testkit --release --bin
 //!    sim -- --cases N` runs more.
-//! 2. **The real thing** (to come): the `drivesync` binary on a real disk against
-//!    `drive-emulator`, reusing [`gen`], [`apply::apply_remote`], [`model`] and [`check`].
+//! 2. **The real thing**: the `drivesync` binary on a real disk against `drive-emulator`,
+//!    with emulator faults and SIGKILL (`crates/drivesync-cli/tests/random.rs`), reusing
+//!    [`gen`], [`apply`] ([`apply::RealDisk`]) and [`model`].
 //!
 //! The pieces:
 //!
 //! * [`gen`]: the seeded generator of [`gen::Step`]s (changes on both sides as data, and
 //!   syncs with faults, crashes, and changes made while they run); [`script`]: steps as
 //!   text, for reproductions and regression tests.
-//! * [`apply`]: carrying out steps on `MemFs` and on Drive through the `RemoteStore` API.
+//! * [`apply`]: carrying out steps on a [`apply::Disk`] (`MemFs` or a real folder) and on
+//!   Drive through the `RemoteStore` API.
 //! * [`model`]: the no-data-loss reference model (its rules are in the module docs).
 //! * [`check`]: the end-state checks (identical sides, no duplicates on Drive).
 //! * [`sim`]: level 1: [`sim::run_case`], [`sim::run_steps`], [`sim::shrink`].
