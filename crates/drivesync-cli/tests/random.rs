@@ -32,8 +32,10 @@ use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Snapshot};
 use drivesync_auth::StaticToken;
 use drivesync_drive::{DriveConfig, GoogleDrive, FOLDER_MIME};
 use drivesync_localfs::PARTIAL_PREFIX;
-use drivesync_model::{DriveId, GoogleEndpoints, Kind, Md5, Sensitive};
-use drivesync_testkit::apply::{apply_local, apply_remote, md5_of, Applied, Device, RealDisk};
+use drivesync_model::{DriveId, GoogleEndpoints, Kind, Md5, RelPath, Sensitive};
+use drivesync_testkit::apply::{
+    apply_local, apply_remote, md5_of, Applied, Device, Disk, RealDisk,
+};
 use drivesync_testkit::model::{Model, Place, Presence};
 use drivesync_testkit::script::to_script;
 use drivesync_testkit::{Gen, GenConfig, Step, SyncSpec, View};
@@ -184,27 +186,6 @@ fn local_side(root: &Path) -> BTreeMap<String, (Kind, Option<Md5>)> {
     out
 }
 
-/// The contents of every file under `dir`, with their paths.
-fn files_in(dir: &Path) -> Vec<(String, Md5)> {
-    let mut out = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(at) = pending.pop() {
-        let Ok(m) = std::fs::symlink_metadata(&at) else {
-            continue;
-        };
-        if m.is_dir() {
-            if let Ok(rd) = std::fs::read_dir(&at) {
-                pending.extend(rd.flatten().map(|e| e.path()));
-            }
-        } else if m.is_file() {
-            if let Ok(b) = std::fs::read(&at) {
-                out.push((at.display().to_string(), md5_of(&b)));
-            }
-        }
-    }
-    out
-}
-
 impl Case<'_> {
     fn drive(&self) -> DriveSide {
         DriveSide::of(&self.emu.snapshot(), &self.root)
@@ -222,8 +203,12 @@ impl Case<'_> {
             self.local.join(TRASH_FOLDER),
             self.home.join(".local/share/Trash/files"),
         ] {
-            for (path, m) in files_in(&dir) {
-                now.add(m, Place::LocalTrash(path));
+            let trash = RealDisk { root: dir };
+            for bytes in trash.contents_under(&RelPath::root()) {
+                now.add(
+                    md5_of(&bytes),
+                    Place::LocalTrash(trash.root.display().to_string()),
+                );
             }
         }
         let drive = self.drive();
