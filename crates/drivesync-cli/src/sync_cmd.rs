@@ -110,6 +110,12 @@ fn print_summary(info: &PairInfo, r: &SyncReport) {
     for e in &r.errors {
         println!("  error: {e}");
     }
+    if r.held > 0 {
+        println!(
+            "  {} more waiting for the files above; retried at the next sync",
+            r.held
+        );
+    }
     for i in &r.issues {
         println!("  skipped: {i}");
     }

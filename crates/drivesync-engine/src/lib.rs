@@ -444,13 +444,24 @@ impl Engine {
                 while running.len() < width {
                     let Some(op) = waiting.next() else { break };
                     match held.blocking(op) {
+                        // Not an error of its own: the failed op it waits for is one, so
+                        // the sync is not clean and all of it is planned again.
                         Some(first) => {
-                            let e = OpError::new(
-                                op.path(),
-                                format!("not done: it waits for {first}, which could not be synced; it will be retried at the next sync"),
+                            let message = format!("not done yet: it waits for {first}, which could not be synced; it is retried at the next sync");
+                            self.log(
+                                Some(op.path()),
+                                ActivityKind::Skipped,
+                                message.clone(),
+                                opts.now,
                             );
+                            self.events.send(Event::Finished {
+                                path: op.path().clone(),
+                                kind: ActivityKind::Skipped,
+                                message,
+                                bytes: 0,
+                            });
+                            report.held += 1;
                             held.hold(op);
-                            self.finish(op, Err(e), opts, report);
                         }
                         None => running.push(self.run_op(op, &exec, opts)),
                     }

@@ -97,6 +97,8 @@ pub struct SyncReport {
     pub bytes_down: u64,
     /// Ops that failed.
     pub errors: Vec<OpError>,
+    /// Ops not run because an op they rely on failed (retried with it at the next sync).
+    pub held: u64,
     /// Local entries skipped (symlinks, unreadable...).
     pub issues: Vec<String>,
     /// Drive names mapped to other local names.

@@ -518,6 +518,27 @@ async fn an_unusable_pregenerated_id_is_replaced_at_the_next_sync() {
 }
 
 #[tokio::test]
+async fn what_is_inside_a_folder_whose_creation_failed_waits_for_the_next_sync() {
+    let r = rig().await;
+    r.fs.write("d/x.txt", b"x");
+    let pair = r.engine.pair().id;
+    r.db.set_pending_id(pair, &rp("d"), &DriveId::new("never-generated"))
+        .unwrap();
+    let first = r.engine.sync(&opts()).await.unwrap();
+    assert_eq!(first.errors.len(), 1, "{:#?}", first.errors);
+    assert_eq!((first.held, first.uploaded), (1, 0));
+    let log = r.db.activity(&Default::default()).unwrap();
+    assert!(log
+        .iter()
+        .any(|a| a.kind == drivesync_state::ActivityKind::Skipped
+            && a.path.as_ref().is_some_and(|p| p.as_str() == "d/x.txt")
+            && a.message.contains("waits for d")));
+    let second = r.sync().await;
+    assert_eq!(second.uploaded, 1);
+    r.assert_identical().await;
+}
+
+#[tokio::test]
 async fn a_create_refused_for_quota_can_reuse_its_id_once_there_is_room() {
     let r = rig().await;
     r.remote.set_quota(Some(0));
