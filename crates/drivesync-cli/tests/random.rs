@@ -32,10 +32,13 @@ use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Snapshot};
 use drivesync_auth::StaticToken;
 use drivesync_drive::{DriveConfig, GoogleDrive, FOLDER_MIME};
 use drivesync_localfs::PARTIAL_PREFIX;
-use drivesync_model::{DriveId, GoogleEndpoints, Kind, Md5, RelPath, Sensitive};
+use drivesync_model::{BaseEntry, DriveId, GoogleEndpoints, Kind, Md5, RelPath, Sensitive, Tree};
+use drivesync_reconcile::NameRules;
+use drivesync_state::StateDb;
 use drivesync_testkit::apply::{
     apply_local, apply_remote, md5_of, Applied, Device, Disk, RealDisk,
 };
+use drivesync_testkit::check;
 use drivesync_testkit::model::{Model, Place, Presence};
 use drivesync_testkit::script::to_script;
 use drivesync_testkit::{Gen, GenConfig, Step, SyncSpec, View};
@@ -71,6 +74,8 @@ struct Case<'a> {
     /// next snapshot would otherwise look lost (SEMANTICS.md, known gaps: an edit landing
     /// between drivesync's re-check and its upload is kept only in the file's history).
     device_written: BTreeSet<Md5>,
+    /// The Drive files the other device created.
+    device_named: std::collections::HashSet<DriveId>,
     /// The steps so far, for the reproduction.
     steps: Vec<Step>,
     /// What happened, for the failure message.
@@ -242,6 +247,19 @@ impl Case<'_> {
             );
         }
         now
+    }
+
+    /// The pair's synced tree, from the worker's state database.
+    fn synced_tree(&self) -> Result<Tree<BaseEntry>, String> {
+        let db = StateDb::open(&self.worker.dir.join("state/state.sqlite3"))
+            .map_err(|e| e.to_string())?;
+        let pair = db
+            .pairs()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|p| p.name == self.name)
+            .ok_or("the pair is missing from the state database")?;
+        db.base(pair.id).map_err(|e| e.to_string())
     }
 
     fn view(&self) -> View {
@@ -545,6 +563,7 @@ fn run_case(
         root,
         history: HashMap::new(),
         device_written: BTreeSet::new(),
+        device_named: Default::default(),
         steps: Vec::new(),
         log: Vec::new(),
         stats: Stats::default(),
@@ -619,6 +638,8 @@ fn drive_case(
                 };
                 let applied = rt.block_on(apply_remote(&device, op));
                 case.device_written.extend(applied.written.iter().copied());
+                case.device_named
+                    .extend(applied.named.iter().map(|n| n.id.clone()));
                 for (id, m) in &applied.revisions {
                     case.history
                         .entry(id.as_str().to_owned())
@@ -661,36 +682,41 @@ fn drive_case(
     if !settled {
         return Err("6 syncs without faults still left work to do".into());
     }
-    let local = local_side(&case.local);
-    let drive = case.drive();
-    let remote = drive.live();
-    if local != remote {
-        let mut diff = Vec::new();
-        for (p, l) in &local {
-            if remote.get(p) != Some(l) {
-                diff.push(format!("{p}: local {l:?}, Drive {:?}", remote.get(p)));
-            }
+    // Drive's files placed at local paths as the engine places them (duplicate names get
+    // ` (2)`, the synced one keeping its name), with the pair's final synced tree.
+    // The other worker's faults may expire every access token: mint a new one and retry.
+    let mut listed = Err(String::new());
+    for _ in 0..5 {
+        listed = rt.block_on(check::drive_files(&case.device_store(), &case.root));
+        if listed.is_ok() {
+            break;
         }
-        for (p, r) in &remote {
-            if !local.contains_key(p) {
-                diff.push(format!("{p}: only on Drive {r:?}"));
-            }
-        }
+    }
+    let files = listed?;
+    let base = case.synced_tree()?;
+    let remote = check::remote_side(&files, &case.root, &base, &NameRules::native());
+    let local: check::SideTree = local_side(&case.local)
+        .into_iter()
+        .filter_map(|(p, v)| Some((RelPath::new(&p).ok()?, v)))
+        .collect();
+    let diff = check::differences(&local, &remote);
+    if !diff.is_empty() {
         return Err(format!("the sides differ:\n{}", diff.join("\n")));
     }
-    let mut names: HashMap<&str, usize> = HashMap::new();
-    for (_, path, _, _, trashed) in &drive.files {
-        if !trashed {
-            *names.entry(path.as_str()).or_default() += 1;
-        }
-    }
-    let dups: Vec<&&str> = names
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|(p, _)| p)
+    // A name held twice in one folder is drivesync's doing when at least two of the files are
+    // not the other device's (which may move a file next to one of the same name).
+    let dups: Vec<String> = check::duplicate_names(&files, &case.root)
+        .into_iter()
+        .filter(|(_, _, ids)| {
+            ids.iter()
+                .filter(|id| !case.device_named.contains(*id))
+                .count()
+                >= 2
+        })
+        .map(|(parent, name, ids)| format!("{name:?} in folder {parent}: {ids:?}"))
         .collect();
     if !dups.is_empty() {
-        return Err(format!("duplicates on Drive: {dups:?}"));
+        return Err(format!("drivesync made duplicates on Drive: {dups:?}"));
     }
     Ok(())
 }
