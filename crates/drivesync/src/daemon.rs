@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use drivesync_drive::RemoteStore;
-use drivesync_engine::live::{run_pair, Command, PairStatus, Timing};
+use drivesync_engine::live::{run_pair, Command, PairState, PairStatus, Timing};
 use drivesync_engine::{Engine, Events};
 use drivesync_localfs::StdFs;
 use drivesync_state::{Pair, StateDb};
@@ -149,6 +149,7 @@ impl Daemon {
         let initial = PairStatus::starting(&pair);
         let (tx, status) = watch::channel(initial);
         let task = tokio::spawn(run_pair(engine, self.timing.clone(), host_name(), rx, tx));
+        tokio::spawn(release_memory_after_syncs(status.clone()));
         Loop {
             pair,
             commands,
@@ -223,6 +224,22 @@ impl Daemon {
             l.task.abort();
             let _ = l.task.await;
         }
+    }
+}
+
+/// Hands freed memory back to the OS each time the pair settles after a sync (its peak is
+/// while it scans and plans); ends with the loop.
+async fn release_memory_after_syncs(mut status: watch::Receiver<PairStatus>) {
+    let mut was_busy = true;
+    while status.changed().await.is_ok() {
+        let busy = matches!(
+            status.borrow_and_update().state,
+            PairState::Starting | PairState::Syncing
+        );
+        if was_busy && !busy {
+            crate::memory::release_freed_memory();
+        }
+        was_busy = busy;
     }
 }
 

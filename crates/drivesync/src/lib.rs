@@ -9,6 +9,7 @@ mod daemon;
 mod dto;
 mod error;
 mod instance;
+pub mod memory;
 mod pairs;
 
 use std::sync::Arc;
