@@ -3,7 +3,7 @@
 
 use drivesync_model::RelPath;
 use drivesync_reconcile::Op;
-use drivesync_state::ActivityKind;
+use drivesync_state::{ActivityKind, PairId};
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -56,14 +56,44 @@ pub enum Event {
     },
 }
 
+/// An [`Event`] with the pair it is about, for front ends that follow several pairs at once
+/// (the app's event bridge).
+#[derive(Debug, Clone, Serialize)]
+pub struct PairEvent {
+    /// The pair's id.
+    pub pair: PairId,
+    /// What happened.
+    pub event: Event,
+}
+
+#[derive(Debug, Clone)]
+enum Sink {
+    Plain(UnboundedSender<Event>),
+    Tagged(UnboundedSender<PairEvent>, PairId),
+}
+
 /// Where events go (cloneable; a no-op without a receiver).
 #[derive(Debug, Clone, Default)]
-pub struct Events(Option<UnboundedSender<Event>>);
+pub struct Events(Option<Sink>);
 
 impl Events {
     /// Events go to `tx`.
     pub fn to(tx: UnboundedSender<Event>) -> Self {
-        Self(Some(tx))
+        Self(Some(Sink::Plain(tx)))
+    }
+
+    /// Events go to `tx`, each with its pair's id (set by [`Events::for_pair`], which every
+    /// `Engine` calls for its own pair).
+    pub fn tagged(tx: UnboundedSender<PairEvent>) -> Self {
+        Self(Some(Sink::Tagged(tx, PairId(0))))
+    }
+
+    /// These events, as sent by pair `pair`.
+    pub fn for_pair(self, pair: PairId) -> Self {
+        match self.0 {
+            Some(Sink::Tagged(tx, _)) => Self(Some(Sink::Tagged(tx, pair))),
+            other => Self(other),
+        }
     }
 
     /// Events go nowhere.
@@ -73,8 +103,17 @@ impl Events {
 
     /// Sends `e` if anyone listens.
     pub fn send(&self, e: Event) {
-        if let Some(tx) = &self.0 {
-            let _ = tx.send(e);
+        match &self.0 {
+            Some(Sink::Plain(tx)) => {
+                let _ = tx.send(e);
+            }
+            Some(Sink::Tagged(tx, pair)) => {
+                let _ = tx.send(PairEvent {
+                    pair: *pair,
+                    event: e,
+                });
+            }
+            None => {}
         }
     }
 }

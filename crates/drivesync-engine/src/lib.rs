@@ -30,7 +30,7 @@ use drivesync_state::{ActivityKind, BaseChange, NewActivity, Pair, StateDb, Stat
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 pub use blocker::Blocker;
-pub use events::{op_name, Event, Events};
+pub use events::{op_name, Event, Events, PairEvent};
 pub use exec::link_content;
 pub use observe::entry_of;
 pub use report::{OpError, SyncReport};
@@ -132,7 +132,7 @@ impl Engine {
 
     /// Sends progress to `events`.
     pub fn with_events(mut self, events: Events) -> Self {
-        self.events = events;
+        self.events = events.for_pair(self.pair.id);
         self
     }
 

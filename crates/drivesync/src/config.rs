@@ -11,10 +11,14 @@
 //! endpoint = "http://127.0.0.1:8910"    # every Google URL at one server (drive-emulator)
 //! [security]
 //! allow_plaintext_tokens = false        # only if no keychain is reachable; file mode 0600
+//! plaintext_tokens_only = false         # never use the keychain (the demo, throwaway setups)
 //! [sync]
 //! poll_seconds = 15                     # how often `drivesync run` reads Drive's changes
 //! upload_limit_kib = 0                  # KiB/s for uploads, 0 = unlimited
 //! download_limit_kib = 0                # KiB/s for downloads, 0 = unlimited
+//! [app]
+//! autostart = false                     # the desktop app starts at login
+//! log_level = "info"                    # error, warn, info, debug or trace
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -41,6 +45,14 @@ struct FileConfig {
     google: GoogleSection,
     security: SecuritySection,
     sync: SyncSection,
+    app: AppSection,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct AppSection {
+    autostart: bool,
+    log_level: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -64,6 +76,7 @@ struct GoogleSection {
 #[serde(default, deny_unknown_fields)]
 struct SecuritySection {
     allow_plaintext_tokens: bool,
+    plaintext_tokens_only: bool,
 }
 
 /// The configuration in effect.
@@ -78,12 +91,18 @@ pub struct Config {
     scope: DriveScope,
     endpoint: Option<Url>,
     allow_plaintext_tokens: bool,
+    /// Tokens go to the plaintext file even when a keychain is there.
+    pub plaintext_tokens_only: bool,
     /// How often a running drivesync reads Drive's change feed when idle.
     pub poll: std::time::Duration,
     /// Upload speed limit in bytes per second (`None`: unlimited).
     pub upload_limit: Option<u64>,
     /// Download speed limit in bytes per second (`None`: unlimited).
     pub download_limit: Option<u64>,
+    /// The desktop app starts at login.
+    pub autostart: bool,
+    /// How much the logs say (`error` ... `trace`); `DRIVESYNC_LOG` overrides it.
+    pub log_level: String,
 }
 
 /// A limit in KiB/s from the config (0 = unlimited) in bytes per second.
@@ -150,7 +169,9 @@ impl Config {
                 .or(file.google.client_secret),
             scope,
             endpoint,
-            allow_plaintext_tokens: file.security.allow_plaintext_tokens,
+            allow_plaintext_tokens: file.security.allow_plaintext_tokens
+                || file.security.plaintext_tokens_only,
+            plaintext_tokens_only: file.security.plaintext_tokens_only,
             poll: match file.sync.poll_seconds {
                 Some(0) => return Err(bad("sync.poll_seconds must be at least 1".into())),
                 Some(s) => std::time::Duration::from_secs(s),
@@ -158,6 +179,17 @@ impl Config {
             },
             upload_limit: kib_limit(file.sync.upload_limit_kib),
             download_limit: kib_limit(file.sync.download_limit_kib),
+            autostart: file.app.autostart,
+            log_level: match file.app.log_level {
+                Some(l) if crate::desktop::LOG_LEVELS.contains(&l.as_str()) => l,
+                Some(l) => {
+                    return Err(bad(format!(
+                        "app.log_level is one of {}, not {l:?}",
+                        crate::desktop::LOG_LEVELS.join(", ")
+                    )))
+                }
+                None => "info".to_owned(),
+            },
         })
     }
 

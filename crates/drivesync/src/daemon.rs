@@ -55,9 +55,10 @@ pub struct Daemon {
     app: Drivesync,
     db: Arc<StateDb>,
     events: Events,
-    timing: Timing,
+    timing: std::sync::Mutex<Timing>,
     started: DateTime<Utc>,
     inner: Mutex<Inner>,
+    changed: watch::Sender<()>,
     _lock: InstanceLock,
 }
 
@@ -78,9 +79,10 @@ impl Daemon {
             app: app.clone(),
             db: app.state()?,
             events,
-            timing,
+            timing: std::sync::Mutex::new(timing),
             started: Utc::now(),
             inner: Mutex::new(Inner::default()),
+            changed: watch::channel(()).0,
             _lock: lock,
         });
         daemon.reload(false).await?;
@@ -105,6 +107,7 @@ impl Daemon {
                     tracing::warn!("not syncing: {e}");
                     inner.remote = None;
                     inner.account_problem = Some(e.to_string());
+                    self.changed.send_replace(());
                     return Ok(());
                 }
                 Err(e) => return Err(e),
@@ -138,7 +141,32 @@ impl Daemon {
             let l = self.spawn(remote.clone(), pair);
             inner.loops.insert(id, l);
         }
+        self.changed.send_replace(());
         Ok(())
+    }
+
+    /// Sets how often the loops poll Drive; they restart with it.
+    pub async fn set_poll(&self, poll: std::time::Duration) -> Result<(), Error> {
+        {
+            let mut timing = self.timing.lock().expect("timing lock");
+            if timing.poll == poll {
+                return Ok(());
+            }
+            timing.poll = poll;
+        }
+        {
+            let mut inner = self.inner.lock().await;
+            for (_, l) in std::mem::take(&mut inner.loops) {
+                l.task.abort();
+            }
+        }
+        self.reload(false).await
+    }
+
+    /// A receiver that is marked changed whenever a pair's status changes or pairs start
+    /// and stop, to follow the daemon without polling.
+    pub fn subscribe(&self) -> watch::Receiver<()> {
+        self.changed.subscribe()
     }
 
     fn spawn(&self, remote: Arc<dyn RemoteStore>, pair: Pair) -> Loop {
@@ -148,8 +176,9 @@ impl Daemon {
         let (commands, rx) = mpsc::unbounded_channel();
         let initial = PairStatus::starting(&pair);
         let (tx, status) = watch::channel(initial);
-        let task = tokio::spawn(run_pair(engine, self.timing.clone(), host_name(), rx, tx));
-        tokio::spawn(release_memory_after_syncs(status.clone()));
+        let timing = self.timing.lock().expect("timing lock").clone();
+        let task = tokio::spawn(run_pair(engine, timing, host_name(), rx, tx));
+        tokio::spawn(follow_status(status.clone(), self.changed.clone()));
         Loop {
             pair,
             commands,
@@ -227,11 +256,13 @@ impl Daemon {
     }
 }
 
-/// Hands freed memory back to the OS each time the pair settles after a sync (its peak is
-/// while it scans and plans); ends with the loop.
-async fn release_memory_after_syncs(mut status: watch::Receiver<PairStatus>) {
+/// Follows one loop's status until the loop ends: tells `changed`'s subscribers, and hands
+/// freed memory back to the OS each time the pair settles after a sync (its peak is while it
+/// scans and plans).
+async fn follow_status(mut status: watch::Receiver<PairStatus>, changed: watch::Sender<()>) {
     let mut was_busy = true;
     while status.changed().await.is_ok() {
+        changed.send_replace(());
         let busy = matches!(
             status.borrow_and_update().state,
             PairState::Starting | PairState::Syncing
@@ -241,6 +272,7 @@ async fn release_memory_after_syncs(mut status: watch::Receiver<PairStatus>) {
         }
         was_busy = busy;
     }
+    changed.send_replace(());
 }
 
 /// Whether a running loop for `running` still fits the pair as stored now.

@@ -65,6 +65,12 @@ pub enum Error {
         /// The control socket tried.
         socket: std::path::PathBuf,
     },
+    /// A value the user gave is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// No unresolved conflict with this id.
+    #[error("conflict {0} is not in the list any more (already settled?): refresh the list")]
+    NoSuchConflict(i64),
     /// The running drivesync refused or failed a command.
     #[error("the running drivesync says: {0}")]
     Control(String),

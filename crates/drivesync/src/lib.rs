@@ -6,6 +6,8 @@ mod account;
 mod config;
 pub mod control;
 mod daemon;
+pub mod demo;
+pub mod desktop;
 mod dto;
 mod error;
 mod instance;
@@ -20,8 +22,8 @@ use drivesync_drive::{Bandwidth, DriveConfig, DriveId, GoogleDrive, RemoteStore}
 pub use config::{Config, Overrides};
 pub use daemon::{Daemon, DaemonStatus};
 pub use drivesync_engine::live::{Command, PairState, PairStatus};
-pub use drivesync_engine::{op_name, EngineError, Event, Events, SyncReport};
-pub use drivesync_state::{ActivityKind, Conflict};
+pub use drivesync_engine::{op_name, EngineError, Event, Events, PairEvent, SyncReport};
+pub use drivesync_state::{Activity, ActivityKind, ActivityQuery, Conflict, Resolution};
 pub use dto::{AccountInfo, Entry, EntryKind};
 pub use error::Error;
 pub use instance::InstanceLock;
@@ -50,6 +52,12 @@ impl Drivesync {
 
     async fn store(&self) -> Result<Arc<dyn TokenStore>, Error> {
         let opt_in = self.config.plaintext_token_file();
+        if let Some(path) = opt_in
+            .as_ref()
+            .filter(|_| self.config.plaintext_tokens_only)
+        {
+            return Ok(Arc::new(drivesync_auth::PlaintextFileStore::new(path)));
+        }
         Ok(drivesync_auth::open_token_store(opt_in.as_deref()).await?)
     }
 

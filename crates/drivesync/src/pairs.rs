@@ -33,6 +33,8 @@ pub struct PairInfo {
     pub conflicts: usize,
     /// Synced by `sync` and `run`.
     pub enabled: bool,
+    /// Its settings.
+    pub settings: PairSettings,
 }
 
 /// What to do in a sync.
@@ -75,6 +77,7 @@ impl Drivesync {
             last_sync: p.last_sync.map(|t| t.to_rfc3339()),
             conflicts: db.conflicts(Some(p.id))?.len(),
             enabled: p.settings.enabled,
+            settings: p.settings.clone(),
         })
     }
 
@@ -103,7 +106,8 @@ impl Drivesync {
                         "{drive} is not a folder on Drive"
                     )));
                 }
-                (f.id, format!("id:{id} ({})", f.name))
+                let path = crate::desktop::folder_path(remote.as_ref(), &f.id).await?;
+                (f.id, path)
             }
             None => (folder_at(remote.as_ref(), drive).await?, normalize(drive)),
         };
@@ -127,6 +131,21 @@ impl Drivesync {
     /// The unresolved conflicts of pair `id`.
     pub fn conflicts(&self, id: i64) -> Result<Vec<drivesync_state::Conflict>, Error> {
         Ok(self.state()?.conflicts(Some(drivesync_state::PairId(id)))?)
+    }
+
+    /// The pair with id `id`.
+    pub fn pair_by_id(&self, id: i64) -> Result<Pair, Error> {
+        self.state()?
+            .pair(drivesync_state::PairId(id))?
+            .ok_or_else(|| Error::NoSuchPair(id.to_string()))
+    }
+
+    /// The newest activity-log entries matching `query`.
+    pub fn activity(
+        &self,
+        query: &drivesync_state::ActivityQuery,
+    ) -> Result<Vec<drivesync_state::Activity>, Error> {
+        Ok(self.state()?.activity(query)?)
     }
 
     /// Every pair.
@@ -210,7 +229,7 @@ impl Drivesync {
         Ok(out)
     }
 
-    async fn remote(&self) -> Result<Arc<dyn RemoteStore>, Error> {
+    pub(crate) async fn remote(&self) -> Result<Arc<dyn RemoteStore>, Error> {
         self.remote_with(None).await
     }
 
