@@ -81,6 +81,10 @@ enum Command {
     /// picked up within seconds, Drive's changes at the poll interval. Logs go to stderr and
     /// to daily files in the data folder's `logs`.
     Run,
+    /// Try drivesync without a Google account: an embedded Drive emulator and a sample pair
+    /// in a temporary folder, synced continuously (as `run`) until Ctrl-C; then everything
+    /// is removed. Edit files in the printed folder and watch them reach "Drive".
+    Demo,
     /// Pause the running drivesync (one pair, or all).
     Pause {
         /// The pair (name or id); default: all.
@@ -185,6 +189,9 @@ fn size(bytes: Option<u64>) -> String {
 
 async fn run(cli: Cli) -> Result<u8, Error> {
     let verbose = cli.verbose;
+    if matches!(cli.command, Command::Demo) {
+        return run_cmd::demo(verbose).await;
+    }
     let app = Drivesync::open(&Overrides {
         config_file: cli.config,
         endpoint: cli.endpoint,
@@ -260,6 +267,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Status { json } => return sync_cmd::status(&app, json).await,
         Command::Run => return run_cmd::run(&app, verbose).await,
+        Command::Demo => unreachable!("handled above"),
         Command::Pause { pair } => {
             let done = format!("Paused {}.", pair.as_deref().unwrap_or("every pair"));
             return run_cmd::control(&app, Request::Pause { pair }, &done).await;
@@ -354,7 +362,7 @@ async fn pair(app: &Drivesync, command: PairCommand) -> Result<(), Error> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Run) {
+    if !matches!(cli.command, Command::Run | Command::Demo) {
         // `run` logs to a file too, once it knows the data folder.
         init_tracing(cli.verbose);
     }

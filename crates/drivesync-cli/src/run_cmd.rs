@@ -26,6 +26,7 @@ fn init_logging(
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_filter(stderr_filter);
+    let _ = std::fs::create_dir_all(data_dir.join("logs"));
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix("drivesync")
@@ -93,6 +94,23 @@ pub async fn run(app: &Drivesync, verbose: u8) -> Result<u8, Error> {
     logger.abort();
     let _ = std::fs::remove_file(control::socket_path(&data_dir));
     Ok(0)
+}
+
+/// `drivesync demo`: starts the demo and runs it like `run` until stopped.
+pub async fn demo(verbose: u8) -> Result<u8, Error> {
+    let demo = drivesync::demo::Demo::start().await?;
+    let local = &demo.pair.local;
+    println!("drivesync demo: no Google account needed.");
+    println!("  local folder: {}", local.display());
+    println!(
+        "  Drive:        {} (the embedded emulator; see {}/__emulator/snapshot)",
+        demo.pair.drive_path,
+        demo.drive_url()
+    );
+    println!(
+        "Change files in the local folder and watch the log. Ctrl-C stops and removes everything."
+    );
+    run(&demo.app, verbose).await
 }
 
 #[cfg(unix)]

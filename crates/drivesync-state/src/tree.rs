@@ -134,6 +134,23 @@ impl StateDb {
         rows.collect::<Result<_, _>>().map_err(&err)
     }
 
+    /// The synced entry at `path`, if there is one (one row read, for front ends).
+    pub fn base_entry(
+        &self,
+        pair: PairId,
+        path: &RelPath,
+    ) -> Result<Option<BaseEntry>, StateError> {
+        let conn = self.conn();
+        conn.query_row(
+            &format!("SELECT {COLUMNS} FROM base WHERE pair = ?1 AND path = ?2"),
+            params![pair.0, path.as_str()],
+            read_entry,
+        )
+        .optional()
+        .map(|row| row.map(|(_, e)| e))
+        .map_err(self.err("read a synced entry"))
+    }
+
     /// How many entries the pair's synced tree has.
     pub fn base_len(&self, pair: PairId) -> Result<u64, StateError> {
         let conn = self.conn();

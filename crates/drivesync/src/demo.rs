@@ -164,6 +164,13 @@ impl Demo {
         self.dir.path().to_owned()
     }
 
+    /// Removes the demo's folder now (for front ends that exit without running destructors).
+    pub fn remove_files(&self) {
+        if let Err(e) = std::fs::remove_dir_all(self.dir.path()) {
+            tracing::warn!("the demo folder {} stays: {e}", self.dir.path().display());
+        }
+    }
+
     /// The emulator's address (its `/__emulator/snapshot` shows Drive's content).
     pub fn drive_url(&self) -> String {
         self.emulator.base_url()

@@ -101,3 +101,28 @@ impl Drivesync {
         Ok(folder(made, &parent_path))
     }
 }
+
+/// `path` from the UI as a path inside a pair (it can never leave the pair's folder).
+pub fn checked_rel(path: &str) -> Result<drivesync_model::RelPath, Error> {
+    drivesync_model::RelPath::new(path)
+        .map_err(|e| Error::Invalid(format!("{path:?} is not a path inside the pair: {e}")))
+}
+
+impl Drivesync {
+    /// The Drive web page of `path` in pair `pair` (`None`: the pair's Drive folder). A path
+    /// not synced yet gets its pair's folder.
+    pub fn drive_link(&self, pair: i64, path: Option<&str>) -> Result<String, Error> {
+        let p = self.pair_by_id(pair)?;
+        let entry = match path {
+            Some(path) => self.state()?.base_entry(p.id, &checked_rel(path)?)?,
+            None => None,
+        };
+        Ok(match entry {
+            Some(e) if e.kind == drivesync_model::Kind::Folder => {
+                format!("https://drive.google.com/drive/folders/{}", e.id)
+            }
+            Some(e) => format!("https://drive.google.com/file/d/{}/view", e.id),
+            None => format!("https://drive.google.com/drive/folders/{}", p.remote_root),
+        })
+    }
+}

@@ -137,3 +137,132 @@ impl Drivesync {
         })
     }
 }
+
+/// Checks a pair's settings; the error names the setting and the allowed values.
+pub fn validate_pair_settings(s: &drivesync_model::PairSettings) -> Result<(), Error> {
+    if !(1..=32).contains(&s.concurrency) {
+        return Err(Error::Invalid(format!(
+            "Transfers at once must be between 1 and 32, not {}.",
+            s.concurrency
+        )));
+    }
+    if s.delete_limit_files < 1 {
+        return Err(Error::Invalid(
+            "The delete guard's file count must be at least 1.".into(),
+        ));
+    }
+    if !(1..=100).contains(&s.delete_limit_percent) {
+        return Err(Error::Invalid(format!(
+            "The delete guard's share must be between 1 and 100 %, not {}.",
+            s.delete_limit_percent
+        )));
+    }
+    Ok(())
+}
+
+impl Drivesync {
+    /// Checks and stores pair `id`'s settings (they apply from its next sync); returns the
+    /// pair as it is now.
+    pub fn set_pair_settings(
+        &self,
+        id: i64,
+        settings: &drivesync_model::PairSettings,
+    ) -> Result<crate::PairInfo, Error> {
+        validate_pair_settings(settings)?;
+        self.pair_configure(&id.to_string(), |s| *s = settings.clone())?;
+        self.pairs()?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| Error::NoSuchPair(id.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use drivesync_model::PairSettings;
+
+    use super::*;
+
+    #[test]
+    fn pair_settings_outside_their_ranges_are_refused_with_the_setting_named() {
+        let ok = PairSettings::default();
+        assert!(validate_pair_settings(&ok).is_ok());
+        for (bad, word) in [
+            (
+                PairSettings {
+                    concurrency: 0,
+                    ..ok.clone()
+                },
+                "Transfers",
+            ),
+            (
+                PairSettings {
+                    concurrency: 33,
+                    ..ok.clone()
+                },
+                "Transfers",
+            ),
+            (
+                PairSettings {
+                    delete_limit_files: 0,
+                    ..ok.clone()
+                },
+                "file count",
+            ),
+            (
+                PairSettings {
+                    delete_limit_percent: 0,
+                    ..ok.clone()
+                },
+                "share",
+            ),
+            (
+                PairSettings {
+                    delete_limit_percent: 101,
+                    ..ok.clone()
+                },
+                "share",
+            ),
+        ] {
+            let e = validate_pair_settings(&bad).unwrap_err().to_string();
+            assert!(e.contains(word), "{e}");
+        }
+    }
+
+    #[test]
+    fn app_settings_outside_their_ranges_are_refused() {
+        let ok = AppSettings {
+            poll_secs: 15,
+            upload_kib: 0,
+            download_kib: 0,
+            autostart: false,
+            log_level: "info".into(),
+            logs_dir: String::new(),
+        };
+        assert!(ok.validate().is_ok());
+        assert!(AppSettings {
+            poll_secs: 4,
+            ..ok.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(AppSettings {
+            poll_secs: 3601,
+            ..ok.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(AppSettings {
+            upload_kib: 1 << 40,
+            ..ok.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(AppSettings {
+            log_level: "verbose".into(),
+            ..ok
+        }
+        .validate()
+        .is_err());
+    }
+}
