@@ -37,6 +37,17 @@ fn write(path: &Path, text: &str) -> Result<(), Error> {
     std::fs::write(path, text).map_err(io(path))
 }
 
+/// The text of a config file for drivesync against the drive-emulator at `base_url`: state
+/// in `state/` next to the file, the emulator's OAuth client, tokens only in a plaintext file
+/// there (never the user's keychain). For the demo and for tests.
+pub fn emulator_config(base_url: &str) -> String {
+    format!(
+        "data_dir = \"state\"\n[google]\nclient_id = \"{DEFAULT_CLIENT_ID}\"\n\
+         client_secret = \"{DEFAULT_CLIENT_SECRET}\"\nendpoint = \"{base_url}\"\n\
+         [security]\nplaintext_tokens_only = true\n"
+    )
+}
+
 /// Approves a consent page the way a browser would: follows `url` to the emulator's
 /// automatic consent and then its redirect to the loopback listener.
 pub async fn follow_consent(url: &url::Url) -> Result<(), Error> {
@@ -95,11 +106,8 @@ impl Demo {
         write(
             &config,
             &format!(
-                "# drivesync demo: every Google URL at the embedded drive-emulator\n\
-                 data_dir = \"state\"\n[google]\nclient_id = \"{DEFAULT_CLIENT_ID}\"\n\
-                 client_secret = \"{DEFAULT_CLIENT_SECRET}\"\nendpoint = \"{}\"\n\
-                 [security]\nplaintext_tokens_only = true\n",
-                emulator.base_url()
+                "# drivesync demo: every Google URL at the embedded drive-emulator\n{}",
+                emulator_config(&emulator.base_url())
             ),
         )?;
         let app = Drivesync::open(&Overrides {

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use drive_emulator::{Emulator, EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use drive_emulator::{Emulator, EmulatorConfig};
+use drivesync::demo::emulator_config;
 use drivesync::desktop::{spawn_bridge, Overall, UiEvent};
 use drivesync::{ActivityKind, Daemon, Drivesync, Events, InstanceLock, Overrides};
 use tokio::sync::mpsc;
@@ -22,16 +23,7 @@ async fn a_local_edit_reaches_the_window_as_transfer_activity_and_status() {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"state\"\n[google]\nclient_id = \"{DEFAULT_CLIENT_ID}\"\n\
-             client_secret = \"{DEFAULT_CLIENT_SECRET}\"\nendpoint = \"{}\"\n\
-             [security]\nplaintext_tokens_only = true\n",
-            emu.base_url()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, emulator_config(&emu.base_url())).unwrap();
     let app = Drivesync::open(&Overrides {
         config_file: Some(config),
         endpoint: None,

@@ -4,18 +4,13 @@
 
 use std::path::Path;
 
-use drive_emulator::{
-    Emulator, EmulatorConfig, EmulatorHandle, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
-};
+use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use drivesync::demo::emulator_config;
 use drivesync::desktop::{AccountState, AppSettings};
 use drivesync::{Drivesync, Events, Overrides, Resolution, SyncRequest};
 
 fn write_config(dir: &Path, base: &str) -> std::path::PathBuf {
-    let text = format!(
-        "# my drivesync\ndata_dir = \"state\"\n[google]\nclient_id = \"{DEFAULT_CLIENT_ID}\"\n\
-         client_secret = \"{DEFAULT_CLIENT_SECRET}\"\nendpoint = \"{base}\"\n\
-         [security]\nplaintext_tokens_only = true\n"
-    );
+    let text = format!("# my drivesync\n{}", emulator_config(base));
     let path = dir.join("config.toml");
     std::fs::write(&path, text).unwrap();
     path
