@@ -24,6 +24,7 @@ const COMMANDS: &[&str] = &[
     "pause",
     "resume",
     "sync_now",
+    "sync_force_deletes",
     "reveal",
     "open_in_drive",
     "open_logs",

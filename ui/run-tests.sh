@@ -13,5 +13,10 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-npm run --silent build
+# ui/dist is rebuilt only when a source is newer (the app embeds it: a new dist rebuilds it).
+if [ ! -f dist/index.html ] || [ -n "$(find src index.html package-lock.json -newer dist/index.html -print -quit)" ]; then
+  npm run --silent build
+else
+  npx tsc --noEmit
+fi
 npm test --silent

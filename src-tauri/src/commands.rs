@@ -284,6 +284,13 @@ pub async fn sync_now(backend: State<'_, Backend>, pair: Option<i64>) -> Answer<
     command(&backend, pair, Command::SyncNow).await
 }
 
+/// Syncs pair `pair` once past its delete guard: the user confirmed the deletes it stopped
+/// (they go to the trash, on Drive or locally).
+#[tauri::command]
+pub async fn sync_force_deletes(backend: State<'_, Backend>, pair: i64) -> Answer<()> {
+    command(&backend, Some(pair), Command::ForceDeletes).await
+}
+
 /// The local path of `path` (relative to pair `pair`'s folder; `None`: the folder).
 async fn local_path(backend: &Backend, pair: i64, path: Option<&str>) -> Answer<PathBuf> {
     let root = backend

@@ -113,6 +113,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
             commands::pause,
             commands::resume,
             commands::sync_now,
+            commands::sync_force_deletes,
             commands::reveal,
             commands::open_in_drive,
             commands::open_logs,

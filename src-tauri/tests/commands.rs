@@ -3,7 +3,8 @@
 //! docs/app-api.md says, errors as sentences, and the capability allowing exactly the main
 //! window's commands.
 
-use drive_emulator::{Emulator, EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use drive_emulator::{Emulator, EmulatorConfig};
+use drivesync::demo::emulator_config;
 use drivesync::{Drivesync, Overrides};
 use drivesync_app::backend::{Backend, Launch};
 use serde_json::{json, Value};
@@ -41,16 +42,7 @@ fn the_commands_answer_as_the_contract_says() {
     let dir = tempfile::tempdir().unwrap();
     let emu = tauri::async_runtime::block_on(Emulator::start(EmulatorConfig::default())).unwrap();
     let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"state\"\n[google]\nclient_id = \"{DEFAULT_CLIENT_ID}\"\n\
-             client_secret = \"{DEFAULT_CLIENT_SECRET}\"\nendpoint = \"{}\"\n\
-             [security]\nplaintext_tokens_only = true\n",
-            emu.base_url()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, emulator_config(&emu.base_url())).unwrap();
     let overrides = Overrides {
         config_file: Some(config),
         endpoint: None,
@@ -157,6 +149,11 @@ fn the_commands_answer_as_the_contract_says() {
     call(&w, "pause", json!({"pair": pid})).unwrap();
     call(&w, "resume", json!({"pair": null})).unwrap();
     call(&w, "sync_now", json!({"pair": null})).unwrap();
+    call(&w, "sync_force_deletes", json!({"pair": pid})).unwrap();
+    let e = call(&w, "sync_force_deletes", json!({"pair": null})).unwrap_err();
+    assert!(e.contains("pair"), "never for every pair at once: {e}");
+    let e = call(&w, "sync_force_deletes", json!({"pair": 12345})).unwrap_err();
+    assert!(e.contains("12345"), "{e}");
     let e = call(&w, "pause", json!({"pair": 12345})).unwrap_err();
     assert!(e.contains("12345"), "{e}");
 

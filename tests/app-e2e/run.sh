@@ -7,8 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 if [ -z "${INSIDE_XVFB:-}" ]; then
   # The binaries of a test build (what `cargo test --workspace` made; no rebuild then).
-  cargo build -q -p drive-emulator --bins
-  cargo test -q --no-run -p drivesync-app 2>/dev/null
+  # (--workspace: the features of `cargo test --workspace`, so nothing is rebuilt.)
+  cargo test -q --no-run --workspace 2>/dev/null
   exec env INSIDE_XVFB=1 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$0" "$@"
 fi
 WORK="$(mktemp -d)"

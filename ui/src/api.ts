@@ -157,6 +157,8 @@ export const settingsSet = (settings: AppSettings) => invoke<AppSettings>("setti
 export const pause = (pair: number | null) => invoke<null>("pause", { pair });
 export const resume = (pair: number | null) => invoke<null>("resume", { pair });
 export const syncNow = (pair: number | null) => invoke<null>("sync_now", { pair });
+/** Syncs pair `pair` once past its delete guard (after the user confirmed the deletes). */
+export const syncForceDeletes = (pair: number) => invoke<null>("sync_force_deletes", { pair });
 export const reveal = (pair: number, path: string | null) => invoke<null>("reveal", { pair, path });
 export const openInDrive = (pair: number, path: string | null) => invoke<null>("open_in_drive", { pair, path });
 export const openLogs = () => invoke<null>("open_logs");

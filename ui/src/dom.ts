@@ -1,5 +1,6 @@
 // The tiny DOM helper the UI is built with (no framework), plus the shared live region
 // and a few small building blocks used by several sections.
+import { errorText } from "./api";
 
 type Child = Node | string | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
@@ -98,4 +99,56 @@ export function sectionHeader(id: string, title: string, description: string, ..
     h("div", {}, h("h1", { id, text: title }), h("p", { class: "muted", text: description })),
     actions.length ? h("div", { class: "toolbar" }, ...actions) : null,
   );
+}
+
+/** What a confirmation dialog asks: its words and the work its confirm button starts. */
+export type Confirmation = {
+  title: string;
+  text: string;
+  confirm: string;
+  /** Runs when confirmed; the dialog closes when it resolves and shows its error if not. */
+  work: () => Promise<unknown>;
+};
+
+/**
+ * A modal confirmation dialog (Cancel has the focus: the safe choice is the default).
+ * `id` prefixes the ids of its title and text; `testid` marks its confirm button.
+ */
+export function confirmDialog(id: string, testid: string): { el: HTMLDialogElement; ask(c: Confirmation): void } {
+  const title = h("h2", { id: `${id}-title` });
+  const text = h("p", { id: `${id}-text` });
+  const error = errorLine();
+  let current: Confirmation | null = null;
+  const cancel = h("button", { type: "button", text: "Cancel", onclick: () => el.close() });
+  const ok: HTMLButtonElement = h("button", {
+    type: "button", class: "danger", "data-testid": testid,
+    onclick: async () => {
+      if (!current) return;
+      error.show(null);
+      try {
+        await busy(ok, current.work);
+        el.close();
+      } catch (e) {
+        error.show(errorText(e));
+      }
+    },
+  });
+  const el = h(
+    "dialog",
+    { class: "dialog", "aria-labelledby": `${id}-title`, "aria-describedby": `${id}-text` },
+    title, text, error.el,
+    h("div", { class: "actions end" }, cancel, ok),
+  );
+  return {
+    el,
+    ask(c) {
+      current = c;
+      title.textContent = c.title;
+      text.textContent = c.text;
+      ok.textContent = c.confirm;
+      error.show(null);
+      el.showModal();
+      cancel.focus();
+    },
+  };
 }

@@ -81,7 +81,9 @@ export class FakeBackend {
         return preview();
       case "pair_add": {
         keys(cmd, a, ["local", "driveId", "name"]);
-        const folder = Object.values(s.folders).flat().find((f) => f.id === a.driveId);
+        const folder = a.driveId === "root"
+          ? { id: "root", name: "My Drive", path: "/" }
+          : Object.values(s.folders).flat().find((f) => f.id === a.driveId);
         if (!folder) throw `There is no Drive folder ${a.driveId}.`;
         const local = String(a.local);
         const settings: PairSettings = { concurrency: 4, delete_limit_files: 50, delete_limit_percent: 10, export_docs: false, enabled: true };
@@ -137,6 +139,10 @@ export class FakeBackend {
       }
       case "pause": case "resume": case "sync_now":
         keys(cmd, a, ["pair"]);
+        return null;
+      case "sync_force_deletes":
+        keys(cmd, a, ["pair"]);
+        this.pair(a.pair);
         return null;
       case "reveal": case "open_in_drive":
         keys(cmd, a, ["pair", "path"]);

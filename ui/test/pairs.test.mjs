@@ -23,7 +23,7 @@ test("add a pair with a picked folder, a new Drive folder and the preview", asyn
   // Step 2: My Drive, then into Work.
   const folders = page.getByTestId("drive-folders");
   await waitText(folders, "Shared projects");
-  assert.equal(await page.getByTestId("choose-drive-folder").isDisabled(), true, "My Drive itself is not offered");
+  await waitText(page.getByTestId("choose-drive-folder"), "Choose all of My Drive");
   await folders.getByRole("button", { name: "Work" }).click();
   await waitText(page.locator("[aria-current=location]"), "Work");
   await waitText(folders, "Reports");
@@ -85,6 +85,23 @@ test("add a pair with a typed path; a relative path is refused", async () => {
   await waitText(page.getByTestId("pair-list"), "/srv/data/Scans");
   assert.deepEqual(await lastCall(page, "pair_add"), { local: "/srv/data/Scans", driveId: "d-photos", name: null });
   assert.equal((await calls(page, "plugin:dialog|open")).length, 0);
+  assert.deepEqual(problems, []);
+});
+
+test("all of My Drive can be chosen: the pair gets the id root", async () => {
+  const { page, problems } = await env.open();
+  await section(page, "Folder pairs");
+  await page.getByTestId("add-pair").click();
+  await page.locator("#local-path").fill("/home/ana/Drive");
+  await page.getByTestId("next").click();
+  await waitText(page.getByTestId("drive-folders"), "Shared projects");
+  await waitText(page.getByTestId("drive-selection"), "sync all of My Drive");
+  await page.getByTestId("choose-drive-folder").click();
+  await waitText(page.getByTestId("preview-upload-count"), "12 files");
+  assert.deepEqual(await lastCall(page, "pair_preview"), { local: "/home/ana/Drive", driveId: "root" });
+  await page.getByTestId("start-sync").click();
+  await waitText(page.getByTestId("pair-list"), "Drive: all of My Drive");
+  assert.deepEqual(await lastCall(page, "pair_add"), { local: "/home/ana/Drive", driveId: "root", name: null });
   assert.deepEqual(problems, []);
 });
 

@@ -100,3 +100,37 @@ test("Pause/Resume and Sync now, per pair and for all", async () => {
   await waitText(card(1).getByRole("alert"), "drivesync is not running.");
   assert.deepEqual(problems, []);
 });
+
+test("the delete guard's stop offers to move the files to the trash, after a confirmation", async () => {
+  const { page, problems } = await env.open();
+  await section(page, "Status");
+  const card = page.locator("[data-testid=status-list] [data-pair='2']");
+  const force = card.getByTestId("pair-force-deletes");
+  assert.equal(await force.isVisible(), false, "offered only when the delete guard stopped the pair");
+  const base = await page.evaluate(() => window.fake.backend.state.status);
+  await emit(page, "status", {
+    ...base, overall: "attention", summary: "Work: would delete 120 files", transfers: [],
+    pairs: base.pairs.map((p) => (p.pair === 2 ? { ...p, state: "blocked", blocker: { kind: "too_many_deletes", deletes: 120 }, message: "120 files were deleted on one side." } : p)),
+  });
+  await waitText(card.getByTestId("pair-state"), "Would delete 120 files");
+  await waitText(force, "Move 120 files to the trash…");
+
+  // Cancel is the default and sends nothing.
+  await force.click();
+  const dialog = page.getByRole("dialog", { name: "Move 120 files to the trash?" });
+  await waitText(dialog, "can be restored");
+  await page.keyboard.press("Enter");
+  await dialog.waitFor({ state: "hidden" });
+  assert.equal((await calls(page, "sync_force_deletes")).length, 0);
+
+  // A refusal stays in the dialog; then confirming sends the pair.
+  await page.evaluate(() => window.fake.fail("sync_force_deletes", "drivesync is not running. Start it and try again."));
+  await force.click();
+  await page.getByTestId("confirm-deletes").click();
+  await waitText(dialog.getByRole("alert"), "drivesync is not running.");
+  await page.getByTestId("confirm-deletes").click();
+  await dialog.waitFor({ state: "hidden" });
+  assert.deepEqual(await lastCall(page, "sync_force_deletes"), { pair: 2 });
+  await until(page, () => document.getElementById("live").textContent === "Syncing “Work” with its deletes.");
+  assert.deepEqual(problems, []);
+});

@@ -2,7 +2,8 @@
 //! whole engine over the fakes. See `src/sim.rs` and the model's rules in `src/model.rs`.
 //!
 //! * `DRIVESYNC_SIM_CASES=N` runs N cases of the full generator, and N/5 calm and N/10
-//!   scoped ones (default N: 10,000 in release, as CI runs it, and 1,000 in debug);
+//!   scoped ones (default N: 10,000 in release and 1,000 in debug; CI sets 10,000 and
+//!   runs it in the dev profile, which is built at opt-level 1);
 //!   `DRIVESYNC_SIM_SEED=S` starts at seed S.
 //! * A failing case prints its seed, its steps, its trace, the steps shrunk, and a
 //!   regression test to paste below (as `cargo run -p drivesync-testkit --release --bin sim --

@@ -1,5 +1,6 @@
 // The Drive folder browser of the add-pair flow: starts at My Drive, opens folders
-// (click or Enter), goes back up by the breadcrumb, creates folders, and picks one.
+// (click or Enter), goes back up by the breadcrumb, creates folders, and picks one, or My
+// Drive itself (id "root", as Drive for desktop can sync all of it).
 import * as api from "../api";
 import type { DriveFolder } from "../api";
 import { busy, errorLine, fill, h, icon } from "../dom";
@@ -20,7 +21,7 @@ export function driveBrowser(onChoose: (folder: DriveFolder) => void): HTMLEleme
     type: "button", class: "primary", "data-testid": "choose-drive-folder", text: "Choose this folder",
     onclick: () => {
       const here = stack[stack.length - 1];
-      if (here.id) onChoose({ id: here.id, name: here.name, path: here.path });
+      onChoose({ id: here.id ?? "root", name: here.name, path: here.path });
     },
   });
 
@@ -88,9 +89,9 @@ export function driveBrowser(onChoose: (folder: DriveFolder) => void): HTMLEleme
     const mine = ++request;
     renderCrumbs();
     error.show(null);
-    choose.disabled = here.id === null;
+    choose.textContent = here.id === null ? "Choose all of My Drive" : "Choose this folder";
     where.textContent = here.id === null
-      ? "Open or create a folder inside My Drive to sync with."
+      ? "Open or create a folder to sync with, or sync all of My Drive."
       : `Selected: ${here.path}`;
     list.setAttribute("aria-label", `Folders in ${here.name}`);
     list.setAttribute("aria-busy", "true");
@@ -126,7 +127,7 @@ export function driveBrowser(onChoose: (folder: DriveFolder) => void): HTMLEleme
         ),
       );
     }
-    if (focus) (list.querySelector("button") ?? (choose.disabled ? newFolder : choose)).focus();
+    if (focus) (list.querySelector("button") ?? choose).focus();
   }
 
   void go(stack, true);

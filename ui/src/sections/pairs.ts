@@ -2,7 +2,8 @@
 // and the entry to the "Add a folder pair" flow (addpair.ts).
 import * as api from "../api";
 import type { Pair } from "../api";
-import { announce, busy, errorLine, fill, h, icon, sectionHeader } from "../dom";
+import type { Confirmation } from "../dom";
+import { announce, confirmDialog, errorLine, fill, h, icon, sectionHeader } from "../dom";
 import { relative } from "../format";
 import { ICONS } from "../icons";
 import type { Section } from "../shell";
@@ -18,7 +19,7 @@ export function pairsSection(): Section {
   const list = h("ul", { class: "list", "aria-label": "Folder pairs", "data-testid": "pair-list" });
   const listView = h("div", { class: "panel-stack" }, hint, list);
   const flowView = h("div", { hidden: true });
-  const confirm = removeDialog();
+  const confirm = confirmDialog("remove", "confirm-remove");
   const el = h(
     "section",
     { class: "section", "aria-labelledby": "pairs-title" },
@@ -55,7 +56,7 @@ export function pairsSection(): Section {
   pairs.watch((ps) => {
     lastSync.clear();
     if (!ps.length) fill(list, h("li", { class: "empty", text: "No folder pairs yet." }));
-    else fill(list, ...ps.map((p) => pairRow(p, confirm.ask, lastSync)));
+    else fill(list, ...ps.map((p) => pairRow(p, (x) => confirm.ask(removal(x)), lastSync)));
     renderTimes();
   });
   status.watch(renderTimes);
@@ -98,7 +99,7 @@ function pairRow(p: Pair, ask: (p: Pair) => void, lastSync: Map<number, HTMLElem
       "div",
       { class: "grow" },
       h("div", { class: "strong", text: p.name }),
-      h("div", { class: "paths" }, h("span", { text: p.local }), " ⇄ ", h("span", { text: `Drive: ${p.drive_path}` })),
+      h("div", { class: "paths" }, h("span", { text: p.local }), " ⇄ ", h("span", { text: `Drive: ${p.drive_path === "/" ? "all of My Drive" : p.drive_path}` })),
       time,
       error.el,
     ),
@@ -110,46 +111,18 @@ function pairRow(p: Pair, ask: (p: Pair) => void, lastSync: Map<number, HTMLElem
   );
 }
 
-/** The confirmation dialog of Remove: says that no file is deleted. */
-function removeDialog(): { el: HTMLDialogElement; ask(p: Pair): void } {
-  const title = h("h2", { id: "remove-title" });
-  const text = h("p", { id: "remove-text" });
-  const error = errorLine();
-  let current: Pair | null = null;
-  const cancel = h("button", { type: "button", text: "Cancel", onclick: () => el.close() });
-  const ok: HTMLButtonElement = h("button", {
-    type: "button", class: "danger", text: "Remove pair", "data-testid": "confirm-remove",
-    onclick: async () => {
-      if (!current) return;
-      const p = current;
-      error.show(null);
-      try {
-        await busy(ok, () => api.pairRemove(p.id));
-        pairs.set(pairs.get().filter((x) => x.id !== p.id));
-        el.close();
-        announce(`Removed “${p.name}”. No files were deleted.`);
-      } catch (e) {
-        error.show(api.errorText(e));
-      }
-    },
-  });
-  const el = h(
-    "dialog",
-    { class: "dialog", "aria-labelledby": "remove-title", "aria-describedby": "remove-text" },
-    title, text, error.el,
-    h("div", { class: "actions end" }, cancel, ok),
-  );
+/** What Remove asks: it says that no file is deleted. */
+function removal(p: Pair): Confirmation {
   return {
-    el,
-    ask(p) {
-      current = p;
-      title.textContent = `Remove “${p.name}”?`;
-      text.textContent =
-        `drivesync stops syncing this pair. No files are deleted: ${p.local} on this computer ` +
-        `and ${p.drive_path} in Drive stay as they are.`;
-      error.show(null);
-      el.showModal();
-      cancel.focus();
+    title: `Remove “${p.name}”?`,
+    text:
+      `drivesync stops syncing this pair. No files are deleted: ${p.local} on this computer ` +
+      `and ${p.drive_path} in Drive stay as they are.`,
+    confirm: "Remove pair",
+    work: async () => {
+      await api.pairRemove(p.id);
+      pairs.set(pairs.get().filter((x) => x.id !== p.id));
+      announce(`Removed “${p.name}”. No files were deleted.`);
     },
   };
 }

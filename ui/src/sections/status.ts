@@ -3,7 +3,8 @@
 // from the `status` and `transfer` events (no polling); cards are updated in place.
 import * as api from "../api";
 import type { PairStatus, Transfer } from "../api";
-import { announce, busy, errorLine, h, icon, sectionHeader } from "../dom";
+import { announce, busy, confirmDialog, errorLine, h, icon, sectionHeader } from "../dom";
+import type { Confirmation } from "../dom";
 import { STATE_WORDS, blockerWords, count, percent, relative, speed } from "../format";
 import { ICONS } from "../icons";
 import type { Section } from "../shell";
@@ -19,6 +20,7 @@ export function statusSection(): Section {
   const list = h("ul", { class: "list cards", "aria-label": "Pairs", "data-testid": "status-list" });
   const empty = h("p", { class: "muted", text: "No folder pairs yet." });
   const cards = new Map<number, Card>();
+  const confirm = confirmDialog("deletes", "confirm-deletes");
   const rows = new Map<string, Row>();
   let current: PairStatus[] = [];
 
@@ -47,6 +49,10 @@ export function statusSection(): Section {
     const watch = h("p", { class: "warning-text small", "data-testid": "watch-problem" });
     const toggle = h("button", { type: "button", "data-testid": "pair-pause" });
     const sync = h("button", { type: "button", "data-testid": "pair-sync", text: "Sync now" });
+    const force = h("button", {
+      type: "button", class: "danger", "data-testid": "pair-force-deletes", hidden: true,
+      onclick: () => confirm.ask(deletes(st)),
+    });
     const transfers = h("ul", { class: "transfers", "aria-label": `Transfers of ${s.name}` });
     let st = s;
     toggle.addEventListener("click", async () => {
@@ -72,7 +78,7 @@ export function statusSection(): Section {
       "li",
       { class: "card", "data-pair": s.pair },
       h("div", { class: "row" }, dot, h("div", { class: "grow" }, name, " ", h("span", { class: "muted", text: "·" }), " ", state), toggle, sync),
-      message, facts, watch, transfers, e.el,
+      message, force, facts, watch, transfers, e.el,
     );
     const update = (next: PairStatus) => {
       st = next;
@@ -92,6 +98,9 @@ export function statusSection(): Section {
       toggle.textContent = next.state === "paused" ? "Resume" : "Pause";
       toggle.setAttribute("aria-label", `${toggle.textContent}: “${next.name}”`);
       sync.setAttribute("aria-label", `Sync now: “${next.name}”`);
+      const guarded = next.state === "blocked" && next.blocker?.kind === "too_many_deletes" ? next.blocker.deletes : null;
+      force.hidden = guarded === null;
+      force.textContent = guarded === null ? "" : `Move ${count(guarded, "file", "files")} to the trash…`;
     };
     update(s);
     return { el, update, transfers };
@@ -172,6 +181,29 @@ export function statusSection(): Section {
     error.el,
     empty,
     list,
+    confirm.el,
   );
   return { id: "status", title: "Status", icon: ICONS.status, el };
+}
+
+/**
+ * What "Move N files to the trash…" asks when the delete guard stopped a pair's sync: the
+ * deletes are applied once, to the trash on the other side (where they can be restored).
+ */
+function deletes(s: PairStatus): Confirmation {
+  const n = s.blocker?.kind === "too_many_deletes" ? s.blocker.deletes : 0;
+  const files = count(n, "file", "files");
+  return {
+    title: `Move ${files} to the trash?`,
+    text:
+      `The last sync of “${s.name}” found ${files} deleted on one side, more than the delete ` +
+      `guard allows, so nothing was deleted yet. If you meant to delete them, drivesync moves ` +
+      `the copies on the other side to the trash (Drive's trash, or this computer's), where ` +
+      `they can be restored. If not, cancel and restore the missing files first.`,
+    confirm: `Move ${files} to the trash`,
+    work: async () => {
+      await api.syncForceDeletes(s.pair);
+      announce(`Syncing “${s.name}” with its deletes.`);
+    },
+  };
 }
