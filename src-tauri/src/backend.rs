@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use drivesync::demo::Demo;
 use drivesync::desktop::{app_status, spawn_bridge, AppStatus, UiEvent};
+use drivesync::logs::Logs;
 use drivesync::{Daemon, Drivesync, Error, Events, InstanceLock, Overrides};
 use tokio::sync::{mpsc, Mutex, RwLock};
 
@@ -20,6 +21,8 @@ pub struct Backend {
     pub last_status: Mutex<Option<AppStatus>>,
     /// The demo, kept alive while the app runs.
     pub demo: Option<Demo>,
+    /// The process's logging, whose level the settings change (none in tests).
+    pub logs: Option<Arc<Logs>>,
 }
 
 /// How the app was asked to start.
@@ -67,6 +70,7 @@ impl Backend {
             problem,
             last_status: Mutex::new(None),
             demo,
+            logs: None,
         })
     }
 

@@ -230,8 +230,8 @@ pub async fn settings_get<R: Runtime>(
     Ok(s)
 }
 
-/// Checks and saves the app-wide settings; limits apply at once, the poll interval restarts
-/// the pairs' loops, the log level applies from the next start.
+/// Checks and saves the app-wide settings; limits and the log level apply at once, the poll
+/// interval restarts the pairs' loops.
 #[tauri::command]
 pub async fn settings_set<R: Runtime>(
     app: AppHandle<R>,
@@ -250,6 +250,9 @@ pub async fn settings_set<R: Runtime>(
         tracing::warn!("start at login could not be changed: {e}");
     }
     *facade = updated;
+    if let Some(logs) = &backend.logs {
+        logs.set_level(&facade.config().log_level).map_err(say)?;
+    }
     if let Some(d) = &backend.daemon {
         d.set_poll(facade.config().poll).await.map_err(say)?;
     }

@@ -8,8 +8,10 @@ pub mod notify;
 pub mod tray;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use drivesync::desktop::UiEvent;
+use drivesync::logs::Logs;
 use drivesync::Overrides;
 use tauri::{Manager, RunEvent, WindowEvent};
 use tauri_plugin_notification::NotificationExt as _;
@@ -25,6 +27,9 @@ pub struct Options {
     pub hidden: bool,
     /// What the core starts with.
     pub launch: Launch,
+    /// The process's logging (set by `main`): files go to the data folder's `logs`, at the
+    /// level the settings say.
+    pub logs: Option<Arc<Logs>>,
 }
 
 impl Options {
@@ -133,7 +138,16 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             let tray = Tray::build(&handle)?;
             app.manage(tray);
             let (out, rx) = mpsc::unbounded_channel();
-            let backend = tauri::async_runtime::block_on(Backend::start(&options.launch, out))?;
+            let mut backend = tauri::async_runtime::block_on(Backend::start(&options.launch, out))?;
+            if let Some(logs) = &options.logs {
+                let config = tauri::async_runtime::block_on(backend.app.read())
+                    .config()
+                    .clone();
+                if let Err(e) = logs.write_files(&config.data_dir.join("logs"), &config.log_level) {
+                    tracing::warn!("{e}");
+                }
+                backend.logs = Some(logs.clone());
+            }
             app.manage(backend);
             tauri::async_runtime::spawn(forward(handle.clone(), rx));
             if !options.hidden {

@@ -169,12 +169,8 @@ fn init_tracing(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DRIVESYNC_LOG")
-        .unwrap_or_else(|_| level.into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    // Stderr only: the handle (for files and level changes) is not needed here.
+    let _ = drivesync::logs::Logs::init(level);
 }
 
 fn size(bytes: Option<u64>) -> String {

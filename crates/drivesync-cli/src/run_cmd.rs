@@ -1,66 +1,31 @@
 //! `drivesync run` and the commands that talk to it: `pause`, `resume`, and the live part of
 //! `status`.
-
-use std::path::Path;
-
 use drivesync::control::{self, Request};
+use drivesync::logs::Logs;
 use drivesync::{
     Daemon, DaemonStatus, Drivesync, Error, Event, Events, InstanceLock, PairState, PairStatus,
 };
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
 
-/// Logs to stderr (at `verbose`, default info) and to a daily file in `<data>/logs` (info
-/// and up, 7 files kept). Tokens are never logged by any layer of drivesync.
-fn init_logging(
-    data_dir: &Path,
-    verbose: u8,
-) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+/// Logs to stderr (at `verbose`, default info) and to daily files in `<data>/logs` at the
+/// configured level (`[app] log_level`, default info; 7 files kept).
+fn init_logging(app: &Drivesync, verbose: u8) -> Option<Logs> {
     let level = match verbose {
         0 | 1 => "info",
         2 => "debug",
         _ => "trace",
     };
-    let stderr_filter = EnvFilter::try_from_env("DRIVESYNC_LOG").unwrap_or_else(|_| level.into());
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_filter(stderr_filter);
-    let _ = std::fs::create_dir_all(data_dir.join("logs"));
-    let appender = tracing_appender::rolling::Builder::new()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix("drivesync")
-        .filename_suffix("log")
-        .max_log_files(7)
-        .build(data_dir.join("logs"));
-    match appender {
-        Ok(appender) => {
-            let (writer, guard) = tracing_appender::non_blocking(appender);
-            let file = tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(writer)
-                .with_filter(EnvFilter::new("info"));
-            tracing_subscriber::registry()
-                .with(stderr)
-                .with(file)
-                .init();
-            Some(guard)
-        }
-        Err(e) => {
-            tracing_subscriber::registry().with(stderr).init();
-            tracing::warn!(
-                "cannot write log files in {}: {e}",
-                data_dir.join("logs").display()
-            );
-            None
-        }
+    let logs = Logs::init(level).ok()?;
+    let dir = app.config().data_dir.join("logs");
+    if let Err(e) = logs.write_files(&dir, &app.config().log_level) {
+        tracing::warn!("{e}");
     }
+    Some(logs)
 }
 
 /// Runs every enabled pair continuously until Ctrl-C or SIGTERM.
 pub async fn run(app: &Drivesync, verbose: u8) -> Result<u8, Error> {
     let data_dir = app.config().data_dir.clone();
-    let _guard = init_logging(&data_dir, verbose);
+    let _logs = init_logging(app, verbose);
     let lock = InstanceLock::acquire(&data_dir)?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let daemon = Daemon::start(app, lock, Events::to(tx)).await?;

@@ -11,6 +11,7 @@ pub mod desktop;
 mod dto;
 mod error;
 mod instance;
+pub mod logs;
 pub mod memory;
 mod pairs;
 
