@@ -53,14 +53,19 @@ fn under_xvfb() -> ! {
 
 /// Whether an X window of process `pid`'s tray icon exists: the tray falls back to a small X
 /// window named after the app when no StatusNotifier host runs (as under Xvfb).
-fn tray_shown() -> bool {
+fn tray_window() -> Option<String> {
     let out = Command::new("xwininfo")
         .args(["-root", "-tree"])
         .output()
         .expect("xwininfo (Debian: x11-utils)");
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .any(|l| l.contains("tray") && l.contains("drivesync"))
+        .find(|l| l.contains("tray") && l.contains("drivesync"))
+        .map(|l| l.trim().to_owned())
+}
+
+fn tray_shown() -> bool {
+    tray_window().is_some()
 }
 
 /// Starts the app; its own folders (autostart entry, WebKit caches) go under `home`.
@@ -189,8 +194,9 @@ fn main() {
         }
         let took = t.elapsed();
         println!(
-            "P9 run {run}: start to tray icon {:.3} s",
-            took.as_secs_f64()
+            "P9 run {run}: start to tray icon {:.3} s (X window: {})",
+            took.as_secs_f64(),
+            tray_window().unwrap_or_default()
         );
         if run > 0 {
             times.push(took);
