@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use drivesync_drive::{
     DriveError, File, NewFile, Relocation, RemoteStore, Reparent, UploadKey, UploadSource,
 };
-use drivesync_localfs::{Expect, FsKind, LocalFs, Meta};
+use drivesync_localfs::{Expect, FsError, FsKind, LocalFs, Meta};
 use drivesync_model::{
     BaseEntry, DriveId, Kind, LocalStamp, Md5, PairId, RelPath, RemoteEntry, Tree,
 };
@@ -141,25 +141,25 @@ impl Exec<'_> {
         Ok(id)
     }
 
+    fn vanished(&self, p: &RelPath) -> OpError {
+        OpError::new(
+            p,
+            "it disappeared locally; it will be synced at the next sync",
+        )
+    }
+
+    fn changed(&self, p: &RelPath) -> OpError {
+        OpError::new(
+            p,
+            "it changed locally since the sync was planned; it will be synced at the next sync",
+        )
+    }
+
     async fn local_stamp(&self, p: &RelPath) -> Result<LocalStamp, OpError> {
         match self.fs.stat(p).await.map_err(|e| OpError::fs(p, e))? {
             Some(m) => Ok(stamp_of(&m)),
-            None => Err(OpError::new(
-                p,
-                "it disappeared locally; it will be synced at the next sync",
-            )),
+            None => Err(self.vanished(p)),
         }
-    }
-
-    async fn check_stamp(&self, p: &RelPath, expect: &LocalStamp) -> Result<(), OpError> {
-        let now = self.local_stamp(p).await?;
-        if now != *expect {
-            return Err(OpError::new(
-                p,
-                "it changed locally since the sync was planned; it will be synced at the next sync",
-            ));
-        }
-        Ok(())
     }
 
     /// Runs `op`.
@@ -552,12 +552,16 @@ impl Exec<'_> {
         replace: Option<&DriveId>,
         expect: &LocalStamp,
     ) -> Result<Done, OpError> {
-        self.check_stamp(path, expect).await?;
-        let file = self
-            .fs
-            .upload_path(path)
-            .await
-            .map_err(|e| OpError::fs(path, e))?;
+        // One trip to the disk: the stamp of the file opened for the upload is the re-check.
+        let file = match self.fs.upload_path(path).await {
+            Ok(f) => f,
+            Err(FsError::NotFound { .. }) => return Err(self.vanished(path)),
+            Err(FsError::NotAFile { .. }) => return Err(self.changed(path)),
+            Err(e) => return Err(OpError::fs(path, e)),
+        };
+        if file.stamp != *expect {
+            return Err(self.changed(path));
+        }
         let target = match replace {
             Some(id) => format!("update:{id}"),
             None => format!("create:{}/{path}", self.pair),

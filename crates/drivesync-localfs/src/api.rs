@@ -104,6 +104,8 @@ pub enum Trashed {
 pub struct UploadFile {
     /// The file to read.
     pub path: PathBuf,
+    /// The local file's stamp when it was opened for the upload (compare it with the plan's).
+    pub stamp: LocalStamp,
     pub(crate) _keep: Option<tempfile::TempPath>,
 }
 

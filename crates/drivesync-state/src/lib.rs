@@ -151,7 +151,8 @@ impl StateDb {
     /// Fails with [`StateError::NoSuchPair`] unless the pair exists.
     fn ensure_pair(&self, conn: &Connection, id: PairId) -> Result<(), StateError> {
         let found = conn
-            .query_row("SELECT 1 FROM pairs WHERE id = ?1", [id.0], |_| Ok(()))
+            .prepare_cached("SELECT 1 FROM pairs WHERE id = ?1")
+            .and_then(|mut st| st.query_row([id.0], |_| Ok(())))
             .optional()
             .map_err(self.err("look up a pair"))?;
         found.ok_or(StateError::NoSuchPair(id))

@@ -232,13 +232,14 @@ impl StateDb {
     /// The Drive id generated for a create at `path` that may not have finished.
     pub fn pending_id(&self, pair: PairId, path: &RelPath) -> Result<Option<DriveId>, StateError> {
         let conn = self.conn();
-        conn.query_row(
-            "SELECT drive_id FROM pending_creates WHERE pair = ?1 AND path = ?2",
-            params![pair.0, path.as_str()],
-            |r| r.get::<_, String>(0).map(DriveId::new),
-        )
-        .optional()
-        .map_err(self.err("read a pending create"))
+        conn.prepare_cached("SELECT drive_id FROM pending_creates WHERE pair = ?1 AND path = ?2")
+            .and_then(|mut st| {
+                st.query_row(params![pair.0, path.as_str()], |r| {
+                    r.get::<_, String>(0).map(DriveId::new)
+                })
+            })
+            .optional()
+            .map_err(self.err("read a pending create"))
     }
 
     /// Every pending create of the pair: (path, id). A file with one of these ids on Drive
@@ -280,10 +281,10 @@ impl StateDb {
         }
         let conn = self.conn();
         self.ensure_pair(&conn, pair)?;
-        conn.execute(
+        conn.prepare_cached(
             "INSERT OR REPLACE INTO pending_creates (pair, path, drive_id) VALUES (?1, ?2, ?3)",
-            params![pair.0, path.as_str(), id.as_str()],
         )
+        .and_then(|mut st| st.execute(params![pair.0, path.as_str(), id.as_str()]))
         .map_err(self.err("save a pending create"))?;
         Ok(())
     }
@@ -323,11 +324,9 @@ impl StateDb {
     /// Forgets the pending create at `path` (it finished, or was abandoned).
     pub fn clear_pending_id(&self, pair: PairId, path: &RelPath) -> Result<(), StateError> {
         let conn = self.conn();
-        conn.execute(
-            "DELETE FROM pending_creates WHERE pair = ?1 AND path = ?2",
-            params![pair.0, path.as_str()],
-        )
-        .map_err(self.err("clear a pending create"))?;
+        conn.prepare_cached("DELETE FROM pending_creates WHERE pair = ?1 AND path = ?2")
+            .and_then(|mut st| st.execute(params![pair.0, path.as_str()]))
+            .map_err(self.err("clear a pending create"))?;
         Ok(())
     }
 }

@@ -15,19 +15,18 @@ impl StateDb {
     /// The session saved under `key`, if any.
     pub fn upload_session(&self, key: &str) -> Result<Option<StoredSession>, StateError> {
         let conn = self.conn();
-        conn.query_row(
-            "SELECT uri, size, file_id FROM upload_sessions WHERE key = ?1",
-            [key],
-            |r| {
-                Ok(StoredSession {
-                    uri: Sensitive::new(r.get(0)?),
-                    size: codec::u64_from(r.get(1)?),
-                    file_id: r.get::<_, Option<String>>(2)?.map(DriveId::new),
+        conn.prepare_cached("SELECT uri, size, file_id FROM upload_sessions WHERE key = ?1")
+            .and_then(|mut st| {
+                st.query_row([key], |r| {
+                    Ok(StoredSession {
+                        uri: Sensitive::new(r.get(0)?),
+                        size: codec::u64_from(r.get(1)?),
+                        file_id: r.get::<_, Option<String>>(2)?.map(DriveId::new),
+                    })
                 })
-            },
-        )
-        .optional()
-        .map_err(self.err("read an upload session"))
+            })
+            .optional()
+            .map_err(self.err("read an upload session"))
     }
 
     /// Saves (or replaces) the session under `key`; `at` is when, for
@@ -39,17 +38,19 @@ impl StateDb {
         at: DateTime<Utc>,
     ) -> Result<(), StateError> {
         let conn = self.conn();
-        conn.execute(
+        conn.prepare_cached(
             "INSERT OR REPLACE INTO upload_sessions (key, uri, size, file_id, saved)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
+        )
+        .and_then(|mut st| {
+            st.execute(params![
                 key,
                 s.uri.expose(),
                 codec::u64_sql(s.size),
                 s.file_id.as_ref().map(DriveId::as_str),
                 codec::time(at)
-            ],
-        )
+            ])
+        })
         .map_err(self.err("save an upload session"))?;
         tracing::debug!(key_len = key.len(), size = s.size, "upload session saved");
         Ok(())
@@ -58,7 +59,8 @@ impl StateDb {
     /// Forgets the session under `key` (the upload finished, or the session is gone).
     pub fn clear_upload_session(&self, key: &str) -> Result<(), StateError> {
         let conn = self.conn();
-        conn.execute("DELETE FROM upload_sessions WHERE key = ?1", [key])
+        conn.prepare_cached("DELETE FROM upload_sessions WHERE key = ?1")
+            .and_then(|mut st| st.execute([key]))
             .map_err(self.err("clear an upload session"))?;
         Ok(())
     }

@@ -230,7 +230,18 @@ impl LocalFs for MemFs {
 
     async fn upload_path(&self, path: &RelPath) -> Result<UploadFile, FsError> {
         let op = "read";
-        let bytes = file_bytes(&self.lock(), path, op)?.to_vec();
+        let (bytes, stamp) = {
+            let s = self.lock();
+            let bytes = file_bytes(&s, path, op)?.to_vec();
+            let stamp = s
+                .get(path)
+                .map(|n| n.meta().stamp)
+                .ok_or_else(|| FsError::NotFound {
+                    op,
+                    path: s.abs(path),
+                })?;
+            (bytes, stamp)
+        };
         let snapshot = (|| {
             let mut f = tempfile::NamedTempFile::new()?;
             f.write_all(&bytes)?;
@@ -240,6 +251,7 @@ impl LocalFs for MemFs {
         .map_err(|e| FsError::from_io("snapshot", std::env::temp_dir(), e))?;
         Ok(UploadFile {
             path: snapshot.to_path_buf(),
+            stamp,
             _keep: Some(snapshot),
         })
     }

@@ -257,15 +257,16 @@ impl LocalFs for StdFs {
         let op = "read";
         let abs = path.to_path(&self.root);
         blocking(op, abs.clone(), move || {
-            match ops::lstat(&abs, op)? {
-                Some(m) if m.kind == FsKind::File => {}
+            let stamp = match ops::lstat(&abs, op)? {
+                Some(m) if m.kind == FsKind::File => m.stamp,
                 Some(_) => return Err(FsError::NotAFile { op, path: abs }),
                 None => return Err(FsError::NotFound { op, path: abs }),
-            }
+            };
             // Fail now, not in the middle of an upload, if it cannot be read.
             fs::File::open(&abs).map_err(|e| FsError::from_io(op, &abs, e))?;
             Ok(UploadFile {
                 path: abs,
+                stamp,
                 _keep: None,
             })
         })
