@@ -5,6 +5,7 @@
 const COMMANDS: &[&str] = &[
     "account_get",
     "account_connect",
+    "account_connect_cancel",
     "account_disconnect",
     "drive_folders",
     "drive_create_folder",

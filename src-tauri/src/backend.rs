@@ -23,6 +23,8 @@ pub struct Backend {
     pub demo: Option<Demo>,
     /// The process's logging, whose level the settings change (none in tests).
     pub logs: Option<Arc<Logs>>,
+    /// The sign-in waiting for the browser, so that it can be cancelled.
+    pub connecting: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 /// How the app was asked to start.
@@ -71,6 +73,7 @@ impl Backend {
             last_status: Mutex::new(None),
             demo,
             logs: None,
+            connecting: std::sync::Mutex::new(None),
         })
     }
 

@@ -2,6 +2,7 @@
 //! the `drivesync` facade, with errors turned into one sentence for the user.
 
 use std::path::{Path, PathBuf};
+use std::sync::PoisonError;
 use std::time::Duration;
 
 use drivesync::desktop::{AccountState, AppSettings, AppStatus, DriveFolder, Preview, UiEvent};
@@ -36,23 +37,61 @@ pub async fn account_connect<R: Runtime>(
     backend: State<'_, Backend>,
 ) -> Answer<AccountState> {
     let facade = backend.app.read().await.clone();
-    let login = async {
-        if std::env::var_os("DRIVESYNC_FOLLOW_CONSENT").is_some() {
-            facade.login_unattended().await
-        } else {
-            facade.login(false, |_| {}).await
+    let signing_in = facade.clone();
+    let task = tokio::spawn(async move {
+        let login = async {
+            if std::env::var_os("DRIVESYNC_FOLLOW_CONSENT").is_some() {
+                signing_in.login_unattended().await
+            } else {
+                signing_in.login(false, |_| {}).await
+            }
+        };
+        tokio::time::timeout(CONNECT_TIMEOUT, login).await
+    });
+    let previous = backend
+        .connecting
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .replace(task.abort_handle());
+    if let Some(p) = previous {
+        p.abort();
+    }
+    match task.await {
+        Ok(answer) => {
+            answer
+                .map_err(|_| {
+                    "No answer from the browser within 5 minutes: press Connect to try again."
+                        .to_owned()
+                })?
+                .map_err(say)?;
         }
-    };
-    tokio::time::timeout(CONNECT_TIMEOUT, login)
-        .await
-        .map_err(|_| {
-            "No answer from the browser within 5 minutes: press Connect to try again.".to_owned()
-        })?
-        .map_err(say)?;
+        // Cancelled (`account_connect_cancel`): the account as it is.
+        Err(e) if e.is_cancelled() => return facade.account_state().await.map_err(say),
+        Err(e) => {
+            return Err(format!(
+                "The sign-in stopped unexpectedly ({e}). Press Connect to try again."
+            ))
+        }
+    }
     backend.reload(true).await?;
     let state = facade.account_state().await.map_err(say)?;
     let _ = app.emit("account", &state);
     Ok(state)
+}
+
+/// Stops a sign-in that waits for the browser; the pending `account_connect` then answers
+/// with the account as it is. Nothing happens when none runs.
+#[tauri::command]
+pub async fn account_connect_cancel(backend: State<'_, Backend>) -> Answer<()> {
+    let running = backend
+        .connecting
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    if let Some(task) = running {
+        task.abort();
+    }
+    Ok(())
 }
 
 /// Signs out (revokes the access, forgets the tokens); files are not touched.

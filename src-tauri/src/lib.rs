@@ -99,6 +99,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         .invoke_handler(tauri::generate_handler![
             commands::account_get,
             commands::account_connect,
+            commands::account_connect_cancel,
             commands::account_disconnect,
             commands::drive_folders,
             commands::drive_create_folder,

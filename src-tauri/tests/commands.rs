@@ -196,3 +196,55 @@ fn the_commands_answer_as_the_contract_says() {
     let e = call(&other, "pairs_list", json!({})).unwrap_err();
     assert!(e.contains("not allowed"), "{e}");
 }
+
+/// A connect that waits (here: a Drive that answers after a minute) stops at once on
+/// `account_connect_cancel`, and answers with the account as it was.
+#[test]
+fn a_waiting_connect_is_cancelled() {
+    // account_connect follows the emulator's consent page itself (no browser in tests).
+    std::env::set_var("DRIVESYNC_FOLLOW_CONSENT", "1");
+    let dir = tempfile::tempdir().unwrap();
+    let emu = tauri::async_runtime::block_on(Emulator::start(EmulatorConfig::default())).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, emulator_config(&emu.base_url())).unwrap();
+    let (out, _events) = tokio::sync::mpsc::unbounded_channel();
+    let launch = Launch {
+        overrides: Overrides {
+            config_file: Some(config),
+            endpoint: None,
+        },
+        demo: false,
+    };
+    let backend = tauri::async_runtime::block_on(Backend::start(&launch, out)).unwrap();
+    let app = drivesync_app::with_commands(mock_builder())
+        .build(tauri::generate_context!())
+        .unwrap();
+    app.manage(backend);
+    let w = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    assert_eq!(
+        call(&w, "account_get", json!({})).unwrap()["state"],
+        "disconnected"
+    );
+    assert_eq!(
+        call(&w, "account_connect_cancel", json!({})).unwrap(),
+        Value::Null,
+        "nothing to cancel is fine"
+    );
+
+    emu.set_latency(std::time::Duration::from_secs(60));
+    let waiting = w.clone();
+    let started = std::time::Instant::now();
+    let connect = std::thread::spawn(move || call(&waiting, "account_connect", json!({})));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(!connect.is_finished(), "the sign-in waits for Drive");
+    call(&w, "account_connect_cancel", json!({})).unwrap();
+    let answer = connect.join().unwrap().unwrap();
+    assert_eq!(answer["state"], "disconnected", "{answer}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "cancelled at once, not after the latency: {:?}",
+        started.elapsed()
+    );
+}

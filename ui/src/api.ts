@@ -133,6 +133,7 @@ export function errorText(e: unknown): string {
 // Commands.
 export const accountGet = () => invoke<Account>("account_get");
 export const accountConnect = () => invoke<Account>("account_connect");
+export const accountConnectCancel = () => invoke<null>("account_connect_cancel");
 export const accountDisconnect = () => invoke<Account>("account_disconnect");
 export const driveFolders = (parentId: string | null) =>
   invoke<DriveFolder[]>("drive_folders", { parentId });

@@ -69,3 +69,21 @@ test("disconnect asks the backend and shows the Connect button", async () => {
   assert.equal((await calls(page, "account_disconnect")).length, 1);
   assert.deepEqual(problems, []);
 });
+
+test("a connect waiting for the browser can be cancelled", async () => {
+  const { page, problems } = await env.open({ scenario: "disconnected" });
+  await waitText(page.getByTestId("overall"), "Not connected");
+  const cancel = page.getByTestId("cancel-connect");
+  assert.equal(await cancel.isVisible(), false, "offered only while connecting");
+  await page.evaluate(() => window.fake.hold("account_connect"));
+  await page.getByTestId("connect").click();
+  await waitText(page.getByTestId("connect"), "Waiting for the browser…");
+  await cancel.click();
+  await waitText(page.getByTestId("connect"), "Connect Google Drive");
+  assert.equal(await page.getByTestId("connect").isDisabled(), false);
+  assert.equal(await cancel.isVisible(), false);
+  assert.equal(await page.getByTestId("account-name").count(), 0, "still not connected");
+  assert.deepEqual((await calls(page, "account_connect_cancel")).map((c) => c.args), [{}]);
+  await until(page, () => document.getElementById("live").textContent === "Connecting was cancelled.");
+  assert.deepEqual(problems, []);
+});

@@ -27,6 +27,7 @@ export class FakeBackend {
   dialogPath: string | null = "/home/ana/Documents/Taxes";
   private failures = new Map<string, string>();
   private holds = new Map<string, { release?: () => void }>();
+  private connectCancelled = false;
 
   constructor(public state: State) {}
 
@@ -63,7 +64,18 @@ export class FakeBackend {
     const s = this.state;
     switch (cmd) {
       case "account_get": keys(cmd, a, []); return s.account;
-      case "account_connect": keys(cmd, a, []); return (s.account = { ...CONNECTED });
+      case "account_connect":
+        keys(cmd, a, []);
+        if (this.connectCancelled) {
+          this.connectCancelled = false;
+          return s.account;
+        }
+        return (s.account = { ...CONNECTED });
+      case "account_connect_cancel":
+        keys(cmd, a, []);
+        this.connectCancelled = true;
+        this.release("account_connect");
+        return null;
       case "account_disconnect": keys(cmd, a, []); return (s.account = { state: "disconnected" });
       case "drive_folders":
         keys(cmd, a, ["parentId"]);

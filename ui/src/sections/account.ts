@@ -19,24 +19,39 @@ export function accountSection(): Section {
     error.el,
   );
 
-  async function connect(button: HTMLButtonElement): Promise<void> {
+  async function connect(button: HTMLButtonElement, cancel: HTMLButtonElement): Promise<void> {
     error.show(null);
     announce("Waiting for the browser: finish signing in there.");
+    let cancelled = false;
+    cancel.onclick = async () => {
+      cancelled = true;
+      try {
+        await busy(cancel, api.accountConnectCancel);
+      } catch (e) {
+        error.show(api.errorText(e));
+      }
+    };
+    cancel.hidden = false;
     try {
       const a = await busy(button, api.accountConnect, "Waiting for the browser…");
+      if (cancelled && a.state !== "connected") announce("Connecting was cancelled.");
       account.set(a);
     } catch (e) {
       error.show(api.errorText(e));
       announce("Connecting failed.");
+    } finally {
+      cancel.hidden = true;
     }
   }
 
-  function connectButton(label: string, testid: string): HTMLButtonElement {
+  /** The connect button, and the Cancel shown while the browser sign-in runs. */
+  function connectActions(label: string, testid: string): HTMLElement {
+    const cancel = h("button", { type: "button", "data-testid": "cancel-connect", text: "Cancel", hidden: true });
     const b: HTMLButtonElement = h("button", {
       type: "button", class: "primary", "data-testid": testid, text: label,
-      onclick: () => void connect(b),
+      onclick: () => void connect(b, cancel),
     });
-    return b;
+    return h("div", { class: "actions" }, b, cancel);
   }
 
   function render(a: Account | null): void {
@@ -52,7 +67,7 @@ export function accountSection(): Section {
             class: "muted",
             text: "Connecting opens your browser to sign in to Google. drivesync never sees your password.",
           }),
-          h("div", { class: "actions" }, connectButton("Connect Google Drive", "connect")),
+          connectActions("Connect Google Drive", "connect"),
         ),
       );
     }
@@ -64,7 +79,7 @@ export function accountSection(): Section {
           { class: "panel warning", "data-testid": "reconnect-panel" },
           h("p", { class: "strong", text: a.email ? `Access to ${a.email} was lost.` : "Access to Google Drive was lost." }),
           h("p", { "data-testid": "reconnect-message", text: a.message }),
-          h("div", { class: "actions" }, connectButton("Reconnect", "reconnect")),
+          connectActions("Reconnect", "reconnect"),
         ),
       );
     }
