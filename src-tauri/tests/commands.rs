@@ -9,15 +9,11 @@ use drivesync::{Drivesync, Overrides};
 use drivesync_app::backend::{Backend, Launch};
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindow, WebviewWindowBuilder};
 
-fn call(
-    w: &WebviewWindow<tauri::test::MockRuntime>,
-    cmd: &str,
-    args: Value,
-) -> Result<Value, String> {
+fn call(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, String> {
     get_ipc_response(
         w,
         InvokeRequest {
@@ -37,6 +33,31 @@ fn call(
     })
 }
 
+/// The app (mock runtime, its own commands and capabilities) over a backend started from
+/// `overrides`, its main window, and the receiver of the bridge's events (kept alive).
+fn main_window(
+    overrides: Overrides,
+) -> (
+    tauri::App<MockRuntime>,
+    WebviewWindow<MockRuntime>,
+    tokio::sync::mpsc::UnboundedReceiver<drivesync::desktop::UiEvent>,
+) {
+    let (out, events) = tokio::sync::mpsc::unbounded_channel();
+    let launch = Launch {
+        overrides,
+        demo: false,
+    };
+    let backend = tauri::async_runtime::block_on(Backend::start(&launch, out)).unwrap();
+    let app = drivesync_app::with_commands(mock_builder())
+        .build(tauri::generate_context!())
+        .unwrap();
+    app.manage(backend);
+    let w = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    (app, w, events)
+}
+
 #[test]
 fn the_commands_answer_as_the_contract_says() {
     let dir = tempfile::tempdir().unwrap();
@@ -49,20 +70,7 @@ fn the_commands_answer_as_the_contract_says() {
     };
     let facade = Drivesync::open(&overrides).unwrap();
     tauri::async_runtime::block_on(facade.login_unattended()).unwrap();
-    let (out, _events) = tokio::sync::mpsc::unbounded_channel();
-    let launch = Launch {
-        overrides,
-        demo: false,
-    };
-    let backend = tauri::async_runtime::block_on(Backend::start(&launch, out)).unwrap();
-
-    let app = drivesync_app::with_commands(mock_builder())
-        .build(tauri::generate_context!())
-        .unwrap();
-    app.manage(backend);
-    let w = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let (app, w, _events) = main_window(overrides);
 
     let account = call(&w, "account_get", json!({})).unwrap();
     assert_eq!(account["state"], "connected");
@@ -207,22 +215,10 @@ fn a_waiting_connect_is_cancelled() {
     let emu = tauri::async_runtime::block_on(Emulator::start(EmulatorConfig::default())).unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(&config, emulator_config(&emu.base_url())).unwrap();
-    let (out, _events) = tokio::sync::mpsc::unbounded_channel();
-    let launch = Launch {
-        overrides: Overrides {
-            config_file: Some(config),
-            endpoint: None,
-        },
-        demo: false,
-    };
-    let backend = tauri::async_runtime::block_on(Backend::start(&launch, out)).unwrap();
-    let app = drivesync_app::with_commands(mock_builder())
-        .build(tauri::generate_context!())
-        .unwrap();
-    app.manage(backend);
-    let w = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let (_app, w, _events) = main_window(Overrides {
+        config_file: Some(config),
+        endpoint: None,
+    });
     assert_eq!(
         call(&w, "account_get", json!({})).unwrap()["state"],
         "disconnected"
