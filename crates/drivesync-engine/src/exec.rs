@@ -41,6 +41,8 @@ pub(crate) struct Exec<'a> {
     pub fresh: Mutex<HashMap<DriveId, RemoteEntry>>,
     /// The paths of `planned_remote` by id, built when first needed.
     pub alive: OnceLock<HashMap<DriveId, RelPath>>,
+    /// Where the ops of this sync recorded each Drive id (the last path put).
+    pub recorded: Mutex<HashMap<DriveId, RelPath>>,
     pub now: DateTime<Utc>,
     pub host: &'a str,
     pub events: &'a Events,

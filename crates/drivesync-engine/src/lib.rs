@@ -14,6 +14,7 @@ pub use live::Scope;
 mod observe;
 mod report;
 mod sessions;
+mod stale;
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -366,19 +367,19 @@ impl Engine {
         }
         // An empty plan runs nothing: the synced tree stays as it is (not even copied, which
         // matters to an idle loop with 100,000 files).
-        let synced = if plan.ops.is_empty() {
-            None
+        let (synced, relist) = if plan.ops.is_empty() {
+            (None, false)
         } else {
-            Some(
-                self.run_plan(&plan, &base, &remote_view, opts, &mut report)
-                    .await?,
-            )
+            let (synced, relist) = self
+                .run_plan(&plan, &base, &remote_view, opts, &mut report)
+                .await?;
+            (Some(synced), relist)
         };
         let dirty = plan.ops.iter().flat_map(Op::local_paths).collect();
         // An op may have dropped the stored cursor (`BaseChange::Relist`): a sync that ran
-        // ops stores it again.
+        // ops stores it again, unless dropping stale entries needs a full listing.
         let stale = synced.is_some() || cursor.as_ref() != Some(&observed.cursor);
-        if report.errors.is_empty() && stale {
+        if report.errors.is_empty() && stale && !relist {
             self.db.set_cursor(pair, &observed.cursor)?;
         }
         self.db.set_last_sync(pair, opts.now)?;
@@ -392,6 +393,8 @@ impl Engine {
         Ok(report)
     }
 
+    /// Runs `plan`'s ops, batch by batch, then drops the synced entries it left stale (see
+    /// [`stale`]). Returns the synced tree and whether the stored cursor was dropped.
     async fn run_plan(
         &self,
         plan: &Plan,
@@ -399,7 +402,7 @@ impl Engine {
         remote: &Tree<drivesync_model::RemoteEntry>,
         opts: &SyncOptions,
         report: &mut SyncReport,
-    ) -> Result<Tree<BaseEntry>, EngineError> {
+    ) -> Result<(Tree<BaseEntry>, bool), EngineError> {
         let bytes: u64 = plan
             .ops
             .iter()
@@ -423,6 +426,7 @@ impl Engine {
             base: Mutex::new(base.clone()),
             fresh: Mutex::new(HashMap::new()),
             alive: std::sync::OnceLock::new(),
+            recorded: Mutex::new(HashMap::new()),
             now: opts.now,
             host: &opts.host,
             events: &self.events,
@@ -478,7 +482,21 @@ impl Engine {
                 }
             }
         }
-        Ok(exec.base.into_inner().unwrap_or_else(|e| e.into_inner()))
+        let mut base = std::mem::take(&mut *exec.base.lock().unwrap_or_else(|e| e.into_inner()));
+        let recorded = exec.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        let stale = stale::stale_entries(&base, &recorded, |id| exec.planned_path(id));
+        let relist = stale.contains(&BaseChange::Relist);
+        if !stale.is_empty() {
+            tracing::info!(
+                ?stale,
+                "synced entries left at a Drive file's old place dropped"
+            );
+            self.db.apply(self.pair.id, &stale)?;
+            for c in &stale {
+                apply_change(&mut base, c);
+            }
+        }
+        Ok((base, relist))
     }
 
     /// Runs and commits one op. Boxed, so the stream of ops in flight stays `Send`.
@@ -569,8 +587,12 @@ impl Engine {
                 EngineError::Internal(format!("the commit of {} failed: {e}", op.path()))
             })??;
         let mut base = exec.base.lock().unwrap_or_else(|e| e.into_inner());
+        let mut recorded = exec.recorded.lock().unwrap_or_else(|e| e.into_inner());
         for c in &done.changes {
             apply_change(&mut base, c);
+            if let BaseChange::Put(p, e) = c {
+                recorded.insert(e.id.clone(), p.clone());
+            }
         }
         Ok(done)
     }

@@ -85,6 +85,23 @@ pub fn differences(local: &SideTree, remote: &SideTree) -> Vec<String> {
     out
 }
 
+/// Drive ids the synced tree records at more than one path: (id, paths). A Drive file has one
+/// place, so a second path is a stale entry the planner cannot see (it indexes the synced
+/// tree by id) and will plan against.
+pub fn shared_base_ids(base: &Tree<BaseEntry>) -> Vec<(DriveId, Vec<RelPath>)> {
+    let mut at: HashMap<&DriveId, Vec<RelPath>> = HashMap::new();
+    for (p, b) in base {
+        at.entry(&b.id).or_default().push(p.clone());
+    }
+    let mut out: Vec<_> = at
+        .into_iter()
+        .filter(|(_, ps)| ps.len() > 1)
+        .map(|(id, ps)| (id.clone(), ps))
+        .collect();
+    out.sort();
+    out
+}
+
 /// Names held by more than one live file in one Drive folder: (folder, name, files).
 pub fn duplicate_names(files: &[File], root: &DriveId) -> Vec<(DriveId, String, Vec<DriveId>)> {
     let mut by_name: HashMap<(DriveId, String), Vec<DriveId>> = HashMap::new();

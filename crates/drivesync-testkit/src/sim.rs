@@ -45,7 +45,9 @@ use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, watch};
 
 use crate::apply::{apply_local, apply_remote, md5_of, Applied, Device};
-use crate::check::{differences, drive_files, duplicate_names, mem_local_side, remote_side};
+use crate::check::{
+    differences, drive_files, duplicate_names, mem_local_side, remote_side, shared_base_ids,
+};
 use crate::gen::{During, FaultKind, FaultSpec, Gen, GenConfig, RemoteCall, Step, SyncSpec, View};
 use crate::model::{overwrite_ok, unsynced, Model, Place, Presence};
 use crate::script::to_script;
@@ -110,6 +112,8 @@ pub enum FailureKind {
     Panic,
     /// A sync did not finish.
     Hang,
+    /// The synced tree records one Drive id at two paths.
+    SharedId,
 }
 
 /// A failed case: enough to reproduce it.
@@ -1253,6 +1257,9 @@ impl Case {
             writes,
             failed: None,
         };
+        // A sync cut short may leave a Drive id at two paths (the create at the new one ran,
+        // the trash at the old one did not); one that finished may not.
+        let finished = matches!(outcome, Outcome::Done(_));
         match outcome {
             Outcome::Done(report) => {
                 let mut st = self.sh.st();
@@ -1314,6 +1321,17 @@ impl Case {
         if let Some((kind, _)) = violations.first() {
             let msg: Vec<String> = violations.iter().map(|(_, m)| m.clone()).collect();
             return Err(self.fail(*kind, msg.join("\n")));
+        }
+        let base = self.sh.db.base(self.sh.pair.id).unwrap_or_default();
+        let shared = shared_base_ids(&base);
+        if finished && !shared.is_empty() {
+            return Err(self.fail(
+                FailureKind::SharedId,
+                format!(
+                    "after sync #{} the synced tree has one Drive id at several paths: {shared:?}",
+                    self.syncs
+                ),
+            ));
         }
         let after = self.sh.presence();
         let (lost, trashed) = {

@@ -524,11 +524,11 @@ fn regression_f_a_drive_trash_drops_a_folder_moved_out_of_it() {
     );
 }
 
-/// Still open: a Drive file moved away from a conflict copy's path while a local folder
-/// replaced the copy; the trash of the old entry is refused ("changed on Drive since the
-/// sync was planned") at every sync, so the pair never settles (no data is lost).
+/// A Drive file moved away from a conflict copy's path while a local folder replaced the
+/// copy: the download at its new place left the synced entry at the old path (the folder's
+/// creation there failed), so the synced tree had one Drive id at two paths, and the trash of
+/// the stale entry was refused ("changed on Drive since the sync was planned") at every sync.
 #[test]
-#[ignore = "known bug: a refused Drive trash is planned again with the same stale version"]
 fn regression_seed_54532_a_refused_trash_is_planned_again_forever() {
     replay(
         r#"
@@ -564,5 +564,24 @@ fn regression_seed_58722_a_permanent_delete_during_a_download_over_the_synced_co
         sync advance=0
           during 4 drive delete-forever "a"
         "#,
+    );
+}
+
+/// A Drive folder moved while a file in it moved and was edited: the plan creates the folder
+/// at its new place before trashing the old one, so for a moment the synced tree has its id at
+/// two paths. Dropping the old path's entries there (rather than after the plan) lost the
+/// moved file's synced version and the download overwrote it (found while fixing seed 54532).
+#[test]
+fn regression_a_folder_briefly_at_two_paths_keeps_its_synced_content() {
+    replay(
+        r##"
+        drive write "c.txt" "D2 c.txt\n"
+        local write "d.txt/C.txt" "L3 d.txt/C.txt\n"
+        sync advance=1
+        drive mv "d.txt/C.txt" "d.txt/a"
+        drive write "d.txt/a" "D6 d.txt/a\n"
+        drive mv "d.txt" "C.txt"
+        drive mv "c.txt" "C.txt/d.txt"
+        "##,
     );
 }
