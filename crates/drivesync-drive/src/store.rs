@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use drivesync_model::{DriveId, Md5};
 use futures_util::stream::BoxStream;
@@ -53,11 +54,16 @@ impl NewFile {
 /// Called with `(bytes done, bytes in total)` as a transfer advances.
 pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
 
-/// Local content to upload: read from `path` while sending, never loaded whole.
+/// Local content to upload: read from `path` while sending, never loaded whole, unless the
+/// caller already holds a small file's whole content (`content`).
 #[derive(Clone)]
 pub struct UploadSource {
     /// The local file.
     pub path: PathBuf,
+    /// The whole content, already read by the caller (a small file, read in the same disk
+    /// access that checked it): sent from memory, and `path` is only named in messages. An
+    /// upload too large for one multipart request streams `path` instead.
+    pub content: Option<Bytes>,
     /// The content type Drive records (`application/octet-stream` when `None`).
     pub mime_type: Option<String>,
     /// The modification time to set on Drive (Drive's "now" when `None`).
@@ -73,11 +79,18 @@ impl UploadSource {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
+            content: None,
             mime_type: None,
             modified_time: None,
             resume_key: None,
             progress: None,
         }
+    }
+
+    /// With the whole content in memory (see [`UploadSource::content`]).
+    pub fn content(mut self, content: impl Into<Bytes>) -> Self {
+        self.content = Some(content.into());
+        self
     }
 
     /// With a content type.
@@ -109,6 +122,7 @@ impl fmt::Debug for UploadSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UploadSource")
             .field("path", &self.path)
+            .field("content", &self.content.as_ref().map(Bytes::len))
             .field("mime_type", &self.mime_type)
             .field("modified_time", &self.modified_time)
             .field("resume_key", &self.resume_key)

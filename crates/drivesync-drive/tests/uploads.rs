@@ -192,6 +192,33 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn content_in_memory_is_sent_without_reading_the_path() {
+    let env = Env::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    // The path is only named in messages: it does not even exist.
+    let path = tmp.path().join("gone.txt");
+    let f = env
+        .drive
+        .create_file(
+            &NewFile::new(DriveId::new("root"), "mem.txt"),
+            &UploadSource::new(&path).content(&b"from memory"[..]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.md5_checksum, Some(md5_of(b"from memory")));
+    assert_eq!(f.size, Some(11));
+    let f = env
+        .drive
+        .update_content(&f.id, &UploadSource::new(&path).content(&b"second"[..]))
+        .await
+        .unwrap();
+    assert_eq!(f.md5_checksum, Some(md5_of(b"second")));
+    let mut got = Vec::new();
+    env.drive.download(&f.id, None, &mut got).await.unwrap();
+    assert_eq!(got, b"second");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn md5_mismatch_is_an_error_not_a_success() {
     let base = lying_server().await;
     let mut config = DriveConfig::at(GoogleEndpoints::at(&url::Url::parse(&base).unwrap()));
@@ -219,4 +246,16 @@ async fn md5_mismatch_is_an_error_not_a_success() {
             other => panic!("{len}: {other:?}"),
         }
     }
+    // The same check for content sent from memory.
+    let e = drive
+        .create_file(
+            &NewFile::new(DriveId::new("root"), "f"),
+            &UploadSource::new(tmp.path().join("m")).content(&b"memory"[..]),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, DriveError::ChecksumMismatch { expected, .. } if expected == md5_of(b"memory")),
+        "{e:?}"
+    );
 }

@@ -555,7 +555,7 @@ impl Exec<'_> {
         expect: &LocalStamp,
     ) -> Result<Done, OpError> {
         // One trip to the disk: the stamp of the file opened for the upload is the re-check.
-        let file = match self.fs.upload_path(path).await {
+        let mut file = match self.fs.upload_path(path).await {
             Ok(f) => f,
             Err(FsError::NotFound { .. }) => return Err(self.vanished(path)),
             Err(FsError::NotAFile { .. }) => return Err(self.changed(path)),
@@ -575,7 +575,11 @@ impl Exec<'_> {
         let mtime = DateTime::<Utc>::from_timestamp_nanos(expect.mtime_ns);
         let progress_path = path.clone();
         let events = self.events.clone();
-        let source = UploadSource::new(file.path.clone())
+        let mut source = UploadSource::new(file.path.clone());
+        if let Some(content) = file.content.take() {
+            source = source.content(content);
+        }
+        let source = source
             .modified_time(mtime)
             .resume_key(key)
             .progress(std::sync::Arc::new(move |done, total| {

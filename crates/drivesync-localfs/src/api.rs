@@ -98,15 +98,32 @@ pub enum Trashed {
     Fallback(PathBuf),
 }
 
-/// A real on-disk file holding a local file's content, for uploading. Keep it alive while
-/// the upload runs (for [`crate::MemFs`] it is a temporary snapshot removed on drop).
-#[derive(Debug)]
+/// Files of at most this many bytes are read whole by [`LocalFs::upload_path`], in the same
+/// call that checks them: a small upload then needs no further disk access.
+pub const SMALL_FILE: u64 = 256 * 1024;
+
+/// A local file's content, for uploading: a real on-disk file to stream from and, for a
+/// small file, the content in memory. Keep it alive while the upload runs (for
+/// [`crate::MemFs`] the file is a temporary snapshot removed on drop).
 pub struct UploadFile {
     /// The file to read.
     pub path: PathBuf,
-    /// The local file's stamp when it was opened for the upload (compare it with the plan's).
+    /// The local file's stamp when it was read for the upload (compare it with the plan's):
+    /// the stamp of the open file after `content` was read from it.
     pub stamp: LocalStamp,
+    /// The whole content, for a file of at most [`SMALL_FILE`] bytes.
+    pub content: Option<Vec<u8>>,
     pub(crate) _keep: Option<tempfile::TempPath>,
+}
+
+impl std::fmt::Debug for UploadFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadFile")
+            .field("path", &self.path)
+            .field("stamp", &self.stamp)
+            .field("content", &self.content.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
 }
 
 /// The local file system of one sync pair, relative to its root. Paths are [`RelPath`]s, so
@@ -156,8 +173,9 @@ pub trait LocalFs: Send + Sync {
     /// `NotFound`, `NotAFolder`, `PermissionDenied`, `DiskFull`.
     async fn stage(&self, dir: &RelPath) -> Result<Box<dyn Staged>, FsError>;
 
-    /// A real on-disk path whose bytes are `path`'s content, to upload from. Errors:
-    /// `NotFound`, `NotAFile`, `PermissionDenied`. Read-only.
+    /// `path`'s content to upload: a real on-disk path to stream it from and, when it has at
+    /// most [`SMALL_FILE`] bytes, the content read whole. Errors: `NotFound`, `NotAFile`, `PermissionDenied`.
+    /// Read-only.
     async fn upload_path(&self, path: &RelPath) -> Result<UploadFile, FsError>;
 
     /// Deletes a partial download left behind by an interrupted sync. Refuses (`Io`) any

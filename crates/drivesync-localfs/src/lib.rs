@@ -23,7 +23,7 @@ mod watch;
 
 pub use api::{
     Expect, FsKind, Hashed, Listing, LocalFs, Meta, Skipped, Staged, Trashed, UploadFile,
-    PARTIAL_PREFIX, TRASH_DIR,
+    PARTIAL_PREFIX, SMALL_FILE, TRASH_DIR,
 };
 pub use error::FsError;
 #[cfg(feature = "fake")]

@@ -45,6 +45,17 @@ async fn stat_and_list(r: &dyn Raw) {
     ));
     let up = fs.upload_path(&rel("b.txt")).await.unwrap();
     assert_eq!(std::fs::read(&up.path).unwrap(), b"hello");
+    // A small file comes read whole, with the stamp it had when read.
+    assert_eq!(up.content.as_deref(), Some(&b"hello"[..]));
+    assert_eq!(up.stamp, m.stamp);
+    let big = vec![7u8; drivesync_localfs::SMALL_FILE as usize + 1];
+    r.write("big", &big);
+    let up = fs.upload_path(&rel("big")).await.unwrap();
+    assert!(
+        up.content.is_none(),
+        "a large file is streamed from its path"
+    );
+    assert_eq!(std::fs::read(&up.path).unwrap(), big);
 }
 
 async fn rename_never_replaces(r: &dyn Raw) {

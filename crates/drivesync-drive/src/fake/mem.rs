@@ -223,9 +223,12 @@ fn md5_of(data: &[u8]) -> Md5 {
 }
 
 async fn read_source(source: &UploadSource) -> Result<Arc<Vec<u8>>, DriveError> {
-    let data = tokio::fs::read(&source.path)
-        .await
-        .map_err(|e| DriveError::local(Some(source.path.clone()), e))?;
+    let data = match &source.content {
+        Some(c) => c.to_vec(),
+        None => tokio::fs::read(&source.path)
+            .await
+            .map_err(|e| DriveError::local(Some(source.path.clone()), e))?,
+    };
     if let Some(p) = &source.progress {
         p(data.len() as u64, data.len() as u64);
     }

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use drivesync_auth::AccessTokenSource;
 use drivesync_model::{DriveId, Md5};
+use md5::Digest;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -60,7 +61,7 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
         new: &NewFile,
         source: &UploadSource,
     ) -> Result<File, DriveError> {
-        let len = local_len(&source.path).await?;
+        let len = source_len(source).await?;
         let multipart = self.multipart_fits(len);
         let mut saved = match &source.resume_key {
             Some(k) if !multipart => self
@@ -96,7 +97,10 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
                     continue;
                 }
                 Err(e @ DriveError::Api { status: 409, .. }) if id.is_some() => {
-                    let local = md5_of_file(&source.path, len).await?;
+                    let local = match &source.content {
+                        Some(c) => Md5(md5::Md5::digest(c).into()),
+                        None => md5_of_file(&source.path, len).await?,
+                    };
                     let id = id.expect("checked");
                     self.adopt(&id, new, e, |f| f.md5_checksum == Some(local))
                         .await
@@ -111,7 +115,7 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
         id: &DriveId,
         source: &UploadSource,
     ) -> Result<File, DriveError> {
-        let len = local_len(&source.path).await?;
+        let len = source_len(source).await?;
         let multipart = self.multipart_fits(len);
         let saved = match &source.resume_key {
             Some(k) if !multipart => self.sessions.load(k).filter(|s| s.size == len),
@@ -167,6 +171,11 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
         ));
         let tail = Bytes::from(format!("\r\n--{boundary}--\r\n"));
         let ctx = Ctx::new("upload (multipart)", Some(target.file.clone()));
+        if let Some(content) = &source.content {
+            return self
+                .multipart_from_memory(target, source, content, (head, tail), &ctx, boundary)
+                .await;
+        }
         // The hash state of the latest try (each try reads the file afresh).
         let last: Mutex<Option<SharedHashing>> = Mutex::new(None);
         let local_error = |last: &Mutex<Option<SharedHashing>>| {
@@ -226,6 +235,71 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
             p(len, len);
         }
         Ok((file, state.digest().await))
+    }
+}
+
+impl<T: AccessTokenSource> GoogleDrive<T> {
+    /// [`GoogleDrive::multipart`] for content already in memory: one body with a known
+    /// length (no disk access), hashed here as it is sent.
+    async fn multipart_from_memory(
+        &self,
+        target: &Target,
+        source: &UploadSource,
+        content: &Bytes,
+        (head, tail): (Bytes, Bytes),
+        ctx: &Ctx,
+        boundary: String,
+    ) -> Result<(File, Md5), DriveError> {
+        let local = Md5(md5::Md5::digest(content).into());
+        let mut body = bytes::BytesMut::with_capacity(head.len() + content.len() + tail.len());
+        body.extend_from_slice(&head);
+        body.extend_from_slice(content);
+        body.extend_from_slice(&tail);
+        let body = body.freeze();
+        let limited = self.bandwidth.rate(Direction::Up).is_some();
+        let reply = self
+            .transport
+            .call(
+                ctx,
+                || {
+                    let body = if limited {
+                        let once =
+                            futures_util::stream::once(std::future::ready(
+                                Ok::<_, std::io::Error>(body.clone()),
+                            ));
+                        reqwest::Body::wrap_stream(self.bandwidth.throttle(Direction::Up, once))
+                    } else {
+                        reqwest::Body::from(body.clone())
+                    };
+                    Ok(self
+                        .transport
+                        .http()
+                        .request(target.method.clone(), target.url.clone())
+                        .query(&[("uploadType", "multipart"), ("fields", fields::FILE)])
+                        .header(
+                            CONTENT_TYPE,
+                            format!("multipart/related; boundary={boundary}"),
+                        )
+                        .body(body))
+                },
+                &|s| s.is_success(),
+            )
+            .await?;
+        let file: File = parse_json(ctx, &reply.body)?;
+        let len = content.len() as u64;
+        self.transport.count_bytes_sent(len);
+        if let Some(p) = &source.progress {
+            p(len, len);
+        }
+        Ok((file, local))
+    }
+}
+
+/// The upload's length: the content's in memory, else the file's on disk.
+async fn source_len(source: &UploadSource) -> Result<u64, DriveError> {
+    match &source.content {
+        Some(c) => Ok(c.len() as u64),
+        None => local_len(&source.path).await,
     }
 }
 

@@ -252,6 +252,7 @@ impl LocalFs for MemFs {
         Ok(UploadFile {
             path: snapshot.to_path_buf(),
             stamp,
+            content: (bytes.len() as u64 <= crate::SMALL_FILE).then_some(bytes),
             _keep: Some(snapshot),
         })
     }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use drivesync_model::RelPath;
 
 use crate::{Expect, FsError, FsKind, Hashed, Listing, LocalFs, Meta, Skipped, Staged, Trashed};
-use crate::{UploadFile, PARTIAL_PREFIX};
+use crate::{UploadFile, PARTIAL_PREFIX, SMALL_FILE};
 
 /// The real file system under one pair root.
 #[derive(Debug, Clone)]
@@ -263,10 +263,25 @@ impl LocalFs for StdFs {
                 None => return Err(FsError::NotFound { op, path: abs }),
             };
             // Fail now, not in the middle of an upload, if it cannot be read.
-            fs::File::open(&abs).map_err(|e| FsError::from_io(op, &abs, e))?;
+            let mut f = fs::File::open(&abs).map_err(|e| FsError::from_io(op, &abs, e))?;
+            if stamp.size > SMALL_FILE {
+                return Ok(UploadFile {
+                    path: abs,
+                    stamp,
+                    content: None,
+                    _keep: None,
+                });
+            }
+            let mut content = Vec::with_capacity(stamp.size as usize + 1);
+            io::Read::read_to_end(&mut f, &mut content)
+                .map_err(|e| FsError::from_io(op, &abs, e))?;
+            // The open file's stamp after reading it: a change made since the lstat (or a
+            // different file put in its place) makes it differ from the plan's.
+            let md = f.metadata().map_err(|e| FsError::from_io(op, &abs, e))?;
             Ok(UploadFile {
                 path: abs,
-                stamp,
+                stamp: ops::meta_from(&md).stamp,
+                content: Some(content),
                 _keep: None,
             })
         })
