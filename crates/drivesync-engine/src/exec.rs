@@ -43,6 +43,10 @@ pub(crate) struct Exec<'a> {
     pub alive: OnceLock<HashMap<DriveId, RelPath>>,
     /// Where the ops of this sync recorded each Drive id (the last path put).
     pub recorded: Mutex<HashMap<DriveId, RelPath>>,
+    /// Commits finished ops.
+    pub group: crate::group::GroupCommit,
+    /// One permit per op at work (the pair's concurrency).
+    pub slots: tokio::sync::Semaphore,
     pub now: DateTime<Utc>,
     pub host: &'a str,
     pub events: &'a Events,

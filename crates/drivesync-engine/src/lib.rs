@@ -7,6 +7,7 @@
 mod blocker;
 mod events;
 mod exec;
+mod group;
 mod held;
 pub mod live;
 
@@ -53,6 +54,10 @@ pub enum EngineError {
     /// The plan deletes too much; run with `force_deletes` after checking.
     #[error(transparent)]
     DeleteGuard(#[from] DeleteGuard),
+    /// The state database failed while committing a group of finished ops: its message (the
+    /// first op of the group has it as [`EngineError::State`]).
+    #[error("{0}")]
+    Commit(String),
     /// A bug: an internal task failed.
     #[error("internal error: {0}; please report it (the sync stopped; nothing was lost)")]
     Internal(String),
@@ -427,6 +432,8 @@ impl Engine {
             fresh: Mutex::new(HashMap::new()),
             alive: std::sync::OnceLock::new(),
             recorded: Mutex::new(HashMap::new()),
+            group: group::GroupCommit::new(self.db.clone(), self.pair.id),
+            slots: tokio::sync::Semaphore::new(self.pair.settings.concurrency.max(1)),
             now: opts.now,
             host: &opts.host,
             events: &self.events,
@@ -439,13 +446,15 @@ impl Engine {
         for batch in plan.batches() {
             // The ops of one batch are independent (moves come one per batch).
             let width = concurrency;
-            // At most `width` ops in flight (a plain loop, not a stream combinator with a
-            // closure, so the future stays provably `Send`). Each op is committed as soon as
-            // it finishes: a crash loses only the ops in flight.
+            // At most `width` ops at work (`exec.slots`), and a few times that waiting for a
+            // slot or for their commit, so that ops finishing while a commit is written join
+            // the next one (a plain loop, not a stream combinator with a closure, so the
+            // future stays provably `Send`). Each op is committed as soon as it finishes: a
+            // crash loses only the ops in flight.
             let mut waiting = batch.iter();
             let mut running = FuturesUnordered::new();
             loop {
-                while running.len() < width {
+                while running.len() < width * 4 {
                     let Some(op) = waiting.next() else { break };
                     match held.blocking(op) {
                         // Not an error of its own: the failed op it waits for is one, so
@@ -507,11 +516,15 @@ impl Engine {
         opts: &'b SyncOptions,
     ) -> OpFuture<'b> {
         Box::pin(async move {
+            let slot = exec.slots.acquire().await;
             self.events.send(Event::Started {
                 path: op.path().clone(),
                 what: op_name(op),
             });
-            let result = match exec.run(op).await {
+            let ran = exec.run(op).await;
+            // The commit needs no slot: the next op starts meanwhile.
+            drop(slot);
+            let result = match ran {
                 Ok(done) => self.commit(op, done, exec, opts).await.map(Ok),
                 Err(e) => Ok(Err(e)),
             };
@@ -543,7 +556,8 @@ impl Engine {
     }
 
     /// Commits a finished op: the synced tree, the end of its pending create and its activity
-    /// entry in one transaction (on a blocking thread), then the in-memory copy.
+    /// entry, all or nothing (with the ops that finished at the same time: see [`group`]),
+    /// then the in-memory copy.
     async fn commit(
         &self,
         op: &Op,
@@ -580,12 +594,7 @@ impl Engine {
         if elsewhere {
             changes.push(BaseChange::Relist);
         }
-        let (db, pair) = (self.db.clone(), self.pair.id);
-        tokio::task::spawn_blocking(move || db.commit_op(pair, &changes, activity.as_ref()))
-            .await
-            .map_err(|e| {
-                EngineError::Internal(format!("the commit of {} failed: {e}", op.path()))
-            })??;
+        exec.group.commit(group::Job { changes, activity }).await?;
         let mut base = exec.base.lock().unwrap_or_else(|e| e.into_inner());
         let mut recorded = exec.recorded.lock().unwrap_or_else(|e| e.into_inner());
         for c in &done.changes {

@@ -7,7 +7,7 @@
 //! serves it.
 
 use drivesync_model::{BaseEntry, DriveId, LocalStamp, Md5, PairId, RelPath, Tree};
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::codec::{self, parse, parse_kind, parse_opt};
 use crate::types::BaseChange;
@@ -41,7 +41,7 @@ fn read_entry(row: &Row<'_>) -> rusqlite::Result<(RelPath, BaseEntry)> {
     Ok((path, entry))
 }
 
-fn put(tx: &Transaction<'_>, pair: PairId, path: &RelPath, e: &BaseEntry) -> rusqlite::Result<()> {
+fn put(tx: &Connection, pair: PairId, path: &RelPath, e: &BaseEntry) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT OR REPLACE INTO base (pair, {COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
@@ -65,7 +65,7 @@ fn put(tx: &Transaction<'_>, pair: PairId, path: &RelPath, e: &BaseEntry) -> rus
 }
 
 /// Deletes the row at `p` and every row under it; returns how many.
-fn remove(tx: &Transaction<'_>, pair: PairId, p: &RelPath) -> rusqlite::Result<usize> {
+fn remove(tx: &Connection, pair: PairId, p: &RelPath) -> rusqlite::Result<usize> {
     let (lo, hi) = subtree_range(p);
     tx.prepare_cached(
         "DELETE FROM base WHERE pair = ?1 AND (path = ?2 OR (path >= ?3 AND path < ?4))",
@@ -75,7 +75,7 @@ fn remove(tx: &Transaction<'_>, pair: PairId, p: &RelPath) -> rusqlite::Result<u
 
 /// Moves the row at `from` and every row under it to `to`; returns how many.
 fn move_subtree(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     pair: PairId,
     from: &RelPath,
     to: &RelPath,
@@ -98,6 +98,52 @@ fn move_subtree(
         put(tx, pair, &target, entry)?;
     }
     Ok(moved.len())
+}
+
+/// One finished op's writes (see [`StateDb::commit_op`]).
+fn write_op(
+    conn: &Connection,
+    pair: PairId,
+    changes: &[BaseChange],
+    activity: Option<&crate::NewActivity>,
+) -> rusqlite::Result<()> {
+    for change in changes {
+        match change {
+            BaseChange::Put(p, e) => {
+                put(conn, pair, p, e)?;
+                if activity.is_some() {
+                    conn.prepare_cached(
+                        "DELETE FROM pending_creates WHERE pair = ?1 AND path = ?2",
+                    )?
+                    .execute(params![pair.0, p.as_str()])?;
+                }
+            }
+            BaseChange::Remove(p) => {
+                remove(conn, pair, p)?;
+            }
+            BaseChange::Move { from, to } if from == to => {}
+            BaseChange::Move { from, to } => {
+                move_subtree(conn, pair, from, to)?;
+            }
+            BaseChange::Relist => {
+                conn.prepare_cached("UPDATE pairs SET cursor = NULL WHERE id = ?1")?
+                    .execute([pair.0])?;
+            }
+        }
+    }
+    if let Some(a) = activity {
+        conn.prepare_cached(
+            "INSERT INTO activity (pair, at, kind, path, message) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            pair.0,
+            crate::codec::time(a.at),
+            a.kind.as_str(),
+            a.path.as_ref().map(RelPath::as_str),
+            a.message
+        ])?;
+    }
+    Ok(())
 }
 
 /// Refuses changes that make no sense, before anything is written.
@@ -178,55 +224,43 @@ impl StateDb {
         changes: &[BaseChange],
         activity: Option<&crate::NewActivity>,
     ) -> Result<(), StateError> {
-        changes.iter().try_for_each(check)?;
+        self.commit_ops(pair, &[(changes, activity)])?
+            .pop()
+            .expect("one result per op")
+    }
+
+    /// Commits the ops that finished together (each as [`StateDb::commit_op`]) in ONE
+    /// transaction, so a burst of small ops pays for one: each op stays all or nothing (a
+    /// savepoint of its own), and one whose changes are refused is rolled back alone and
+    /// gets its error in the list, in order. `Err`: nothing was committed.
+    pub fn commit_ops(
+        &self,
+        pair: PairId,
+        ops: &[(&[BaseChange], Option<&crate::NewActivity>)],
+    ) -> Result<Vec<Result<(), StateError>>, StateError> {
         let err = self.err("update a pair's synced tree");
         let mut conn = self.conn();
         self.ensure_pair(&conn, pair)?;
-        let tx = conn.transaction().map_err(&err)?;
-        let (mut put_n, mut removed, mut moved) = (0usize, 0usize, 0usize);
-        for change in changes {
-            match change {
-                BaseChange::Put(p, e) => {
-                    put(&tx, pair, p, e).map_err(&err)?;
-                    if activity.is_some() {
-                        tx.prepare_cached(
-                            "DELETE FROM pending_creates WHERE pair = ?1 AND path = ?2",
-                        )
-                        .and_then(|mut s| s.execute(params![pair.0, p.as_str()]))
-                        .map_err(&err)?;
-                    }
-                    put_n += 1;
+        let mut tx = conn.transaction().map_err(&err)?;
+        let mut results = Vec::with_capacity(ops.len());
+        for (changes, activity) in ops {
+            if let Err(e) = changes.iter().try_for_each(check) {
+                results.push(Err(e));
+                continue;
+            }
+            let sp = tx.savepoint().map_err(&err)?;
+            match write_op(&sp, pair, changes, *activity) {
+                Ok(()) => {
+                    sp.commit().map_err(&err)?;
+                    results.push(Ok(()));
                 }
-                BaseChange::Remove(p) => removed += remove(&tx, pair, p).map_err(&err)?,
-                BaseChange::Move { from, to } if from == to => {}
-                BaseChange::Move { from, to } => {
-                    moved += move_subtree(&tx, pair, from, to).map_err(&err)?;
-                }
-                BaseChange::Relist => {
-                    tx.prepare_cached("UPDATE pairs SET cursor = NULL WHERE id = ?1")
-                        .and_then(|mut s| s.execute([pair.0]))
-                        .map_err(&err)?;
-                }
+                // Dropping the savepoint rolls this op back; the others stay.
+                Err(e) => results.push(Err(err(e))),
             }
         }
-        if let Some(a) = activity {
-            tx.prepare_cached(
-                "INSERT INTO activity (pair, at, kind, path, message) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    pair.0,
-                    crate::codec::time(a.at),
-                    a.kind.as_str(),
-                    a.path.as_ref().map(RelPath::as_str),
-                    a.message
-                ])
-            })
-            .map_err(&err)?;
-        }
         tx.commit().map_err(&err)?;
-        tracing::debug!(pair = %pair, put = put_n, removed, moved, "synced tree updated");
-        Ok(())
+        tracing::debug!(pair = %pair, ops = ops.len(), "synced tree updated");
+        Ok(results)
     }
 
     /// The Drive id generated for a create at `path` that may not have finished.

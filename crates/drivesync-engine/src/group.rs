@@ -1,0 +1,234 @@
+//! Group commit of finished ops.
+//!
+//! Each finished op must be in the state database before it counts as done (a crash loses
+//! only ops in flight). Ops that finish while a commit is being written wait and are then
+//! committed together, in one transaction with a savepoint each ([`StateDb::commit_ops`]):
+//! with many small transfers, one transaction and one trip to a blocking thread serve a
+//! whole burst instead of one op each. No extra task: the first op to find no commit running
+//! writes the batch (its own op and whatever queued), the others wait to be told.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use drivesync_model::PairId;
+use drivesync_state::{BaseChange, NewActivity, StateDb};
+use tokio::sync::Notify;
+
+use crate::EngineError;
+
+/// At most this many ops per transaction.
+const MAX_BATCH: usize = 256;
+
+/// What one finished op commits.
+pub(crate) struct Job {
+    /// Its synced-tree changes.
+    pub changes: Vec<BaseChange>,
+    /// Its activity entry.
+    pub activity: Option<NewActivity>,
+}
+
+/// The group commit of one pair's ops during one sync.
+pub(crate) struct GroupCommit {
+    db: Arc<StateDb>,
+    pair: PairId,
+    queue: Mutex<Queue>,
+    done: Notify,
+}
+
+#[derive(Default)]
+struct Queue {
+    next: u64,
+    waiting: Vec<(u64, Job)>,
+    results: HashMap<u64, Result<(), EngineError>>,
+    writing: bool,
+}
+
+impl GroupCommit {
+    /// Commits to `pair` in `db`.
+    pub fn new(db: Arc<StateDb>, pair: PairId) -> Self {
+        Self {
+            db,
+            pair,
+            queue: Mutex::new(Queue::default()),
+            done: Notify::new(),
+        }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Commits `job` and returns once it is in the database (or failed, alone or with its
+    /// batch). Dropping the future before that leaves the job to be committed with a
+    /// later batch, or not at all if none comes (as a crash would).
+    pub async fn commit(&self, job: Job) -> Result<(), EngineError> {
+        let ticket = {
+            let mut q = self.queue();
+            q.next += 1;
+            let t = q.next;
+            q.waiting.push((t, job));
+            t
+        };
+        loop {
+            // Registered before the queue is looked at, so a batch ending in between wakes us.
+            let notified = self.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let batch = {
+                let mut q = self.queue();
+                if let Some(r) = q.results.remove(&ticket) {
+                    return r;
+                }
+                if q.writing {
+                    None
+                } else {
+                    q.writing = true;
+                    let n = q.waiting.len().min(MAX_BATCH);
+                    Some(q.waiting.drain(..n).collect::<Vec<_>>())
+                }
+            };
+            match batch {
+                Some(batch) => self.write(batch).await,
+                None => notified.await,
+            }
+        }
+    }
+
+    /// Writes `batch` on a blocking thread and hands out the results. The writer's flag is
+    /// cleared even if this future is dropped midway, so the waiters go on.
+    async fn write(&self, batch: Vec<(u64, Job)>) {
+        struct Release<'a>(&'a GroupCommit);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.queue().writing = false;
+                self.0.done.notify_waiters();
+            }
+        }
+        let _release = Release(self);
+        let tickets: Vec<u64> = batch.iter().map(|(t, _)| *t).collect();
+        let (db, pair) = (self.db.clone(), self.pair);
+        let work = move || {
+            let ops: Vec<_> = batch
+                .iter()
+                .map(|(_, j)| (j.changes.as_slice(), j.activity.as_ref()))
+                .collect();
+            db.commit_ops(pair, &ops)
+        };
+        // A single-threaded runtime (the deterministic simulation) commits inline: how
+        // many ops join a batch must not depend on when another thread finishes.
+        let outcome = match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::CurrentThread => Ok(work()),
+            _ => tokio::task::spawn_blocking(work).await,
+        };
+        let results: Vec<Result<(), EngineError>> = match outcome {
+            Ok(Ok(each)) => each
+                .into_iter()
+                .map(|r| r.map_err(EngineError::State))
+                .collect(),
+            Ok(Err(e)) => {
+                let message = e.to_string();
+                let mut first = Some(EngineError::State(e));
+                tickets
+                    .iter()
+                    .map(|_| {
+                        Err(first
+                            .take()
+                            .unwrap_or_else(|| EngineError::Commit(message.clone())))
+                    })
+                    .collect()
+            }
+            Err(e) => tickets
+                .iter()
+                .map(|_| Err(EngineError::Internal(format!("a commit failed: {e}"))))
+                .collect(),
+        };
+        let mut q = self.queue();
+        q.results.extend(tickets.into_iter().zip(results));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use drivesync_model::RelPath;
+    use drivesync_state::NewPair;
+
+    fn setup() -> (Arc<StateDb>, PairId) {
+        let db = Arc::new(StateDb::open_in_memory().unwrap());
+        let pair = db
+            .add_pair(
+                &NewPair {
+                    name: "p".into(),
+                    local_root: "/tmp/p".into(),
+                    remote_root: drivesync_model::DriveId::new("root"),
+                    remote_path: "/p".into(),
+                    settings: Default::default(),
+                },
+                Utc::now(),
+            )
+            .unwrap();
+        (db, pair.id)
+    }
+
+    fn activity(path: &str) -> Option<NewActivity> {
+        Some(NewActivity {
+            at: Utc::now(),
+            kind: drivesync_state::ActivityKind::Info,
+            path: Some(RelPath::new(path).unwrap()),
+            message: "m".into(),
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_commits_all_land_and_a_refused_op_fails_alone() {
+        let (db, pair) = setup();
+        let group = Arc::new(GroupCommit::new(db.clone(), pair));
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let group = group.clone();
+            tasks.push(tokio::spawn(async move {
+                // Op 7 is refused (the root is not an entry); the rest commit.
+                let changes = if i == 7 {
+                    vec![BaseChange::Remove(RelPath::root())]
+                } else {
+                    vec![]
+                };
+                group
+                    .commit(Job {
+                        changes,
+                        activity: activity(&format!("f{i}")),
+                    })
+                    .await
+            }));
+        }
+        let mut failed = Vec::new();
+        for (i, t) in tasks.into_iter().enumerate() {
+            if t.await.unwrap().is_err() {
+                failed.push(i);
+            }
+        }
+        assert_eq!(failed, [7]);
+        let logged = db
+            .activity(&drivesync_state::ActivityQuery {
+                limit: 1000,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(logged.len(), 199);
+    }
+
+    #[tokio::test]
+    async fn a_whole_batch_failing_fails_every_op_in_it() {
+        let (db, pair) = setup();
+        db.remove_pair(pair).unwrap();
+        let group = GroupCommit::new(db, pair);
+        let job = || Job {
+            changes: vec![],
+            activity: activity("f"),
+        };
+        let (a, b) = tokio::join!(group.commit(job()), group.commit(job()));
+        assert!(matches!(a, Err(EngineError::State(_))), "{a:?}");
+        assert!(b.is_err(), "{b:?}");
+    }
+}
