@@ -2,7 +2,7 @@
 //!
 //! Each finished op must be in the state database before it counts as done (a crash loses
 //! only ops in flight). Ops that finish while a commit is being written wait and are then
-//! committed together, in one transaction with a savepoint each ([`StateDb::commit_ops`]):
+//! committed together, in one transaction, each all or nothing ([`StateDb::commit_ops`]):
 //! with many small transfers, one transaction and one trip to a blocking thread serve a
 //! whole burst instead of one op each. No extra task: the first op to find no commit running
 //! writes the batch (its own op and whatever queued), the others wait to be told.

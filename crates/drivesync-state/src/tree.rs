@@ -230,9 +230,10 @@ impl StateDb {
     }
 
     /// Commits the ops that finished together (each as [`StateDb::commit_op`]) in ONE
-    /// transaction, so a burst of small ops pays for one: each op stays all or nothing (a
-    /// savepoint of its own), and one whose changes are refused is rolled back alone and
-    /// gets its error in the list, in order. `Err`: nothing was committed.
+    /// transaction, so a burst of small ops pays for one. Each op stays all or nothing: an op
+    /// whose changes are refused gets its error in the list (in order) and the others are
+    /// kept; when the database fails on one, the batch is rolled back and each op is retried
+    /// in a transaction of its own. `Err`: nothing was committed.
     pub fn commit_ops(
         &self,
         pair: PairId,
@@ -241,25 +242,36 @@ impl StateDb {
         let err = self.err("update a pair's synced tree");
         let mut conn = self.conn();
         self.ensure_pair(&conn, pair)?;
-        let mut tx = conn.transaction().map_err(&err)?;
+        let checked: Vec<Result<(), StateError>> = ops
+            .iter()
+            .map(|(changes, _)| changes.iter().try_for_each(check))
+            .collect();
+        let tx = conn.transaction().map_err(&err)?;
+        let written = ops
+            .iter()
+            .zip(&checked)
+            .filter(|(_, c)| c.is_ok())
+            .try_for_each(|((changes, activity), _)| write_op(&tx, pair, changes, *activity));
+        if written.is_ok() {
+            tx.commit().map_err(&err)?;
+            tracing::debug!(pair = %pair, ops = ops.len(), "synced tree updated");
+            return Ok(checked);
+        }
+        drop(tx);
         let mut results = Vec::with_capacity(ops.len());
-        for (changes, activity) in ops {
-            if let Err(e) = changes.iter().try_for_each(check) {
-                results.push(Err(e));
+        for ((changes, activity), c) in ops.iter().zip(checked) {
+            if c.is_err() {
+                results.push(c);
                 continue;
             }
-            let sp = tx.savepoint().map_err(&err)?;
-            match write_op(&sp, pair, changes, *activity) {
-                Ok(()) => {
-                    sp.commit().map_err(&err)?;
-                    results.push(Ok(()));
-                }
-                // Dropping the savepoint rolls this op back; the others stay.
+            let tx = conn.transaction().map_err(&err)?;
+            match write_op(&tx, pair, changes, *activity) {
+                Ok(()) => results.push(tx.commit().map_err(&err)),
+                // Dropping the transaction rolls this op back; the others stay.
                 Err(e) => results.push(Err(err(e))),
             }
         }
-        tx.commit().map_err(&err)?;
-        tracing::debug!(pair = %pair, ops = ops.len(), "synced tree updated");
+        tracing::debug!(pair = %pair, ops = ops.len(), "synced tree updated op by op");
         Ok(results)
     }
 

@@ -358,3 +358,36 @@ fn pending_ids_lists_every_pending_create_of_the_pair() {
         vec![(p("x"), DriveId::new("1")), (p("y/z"), DriveId::new("2"))]
     );
 }
+
+#[test]
+fn ops_committed_together_stay_all_or_nothing_each() {
+    let (db, pair) = db_with_pair();
+    // The database refuses one row: that op is rolled back alone, whole.
+    db.conn()
+        .execute_batch(
+            "CREATE TEMP TRIGGER refuse BEFORE INSERT ON base WHEN NEW.path = 'bad'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        )
+        .unwrap();
+    let good = puts(&["a", "a2"]);
+    let bad = puts(&["bad-sibling", "bad"]);
+    let invalid = vec![BaseChange::Remove(RelPath::root())];
+    let last = puts(&["z"]);
+    let results = db
+        .commit_ops(
+            pair,
+            &[(&good, None), (&bad, None), (&invalid, None), (&last, None)],
+        )
+        .unwrap();
+    let ok: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert_eq!(ok, [true, false, false, true]);
+    assert!(matches!(results[2], Err(StateError::InvalidChange { .. })));
+    assert_eq!(paths(&db, pair), ["a", "a2", "z"]);
+    // Without a failure, one transaction for all.
+    let more = puts(&["m"]);
+    let results = db
+        .commit_ops(pair, &[(&more, None), (&invalid, None)])
+        .unwrap();
+    assert!(results[0].is_ok() && results[1].is_err());
+    assert_eq!(paths(&db, pair), ["a", "a2", "m", "z"]);
+}
