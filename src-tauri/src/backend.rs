@@ -25,6 +25,40 @@ pub struct Backend {
     pub logs: Option<Arc<Logs>>,
     /// The sign-in waiting for the browser, so that it can be cancelled.
     pub connecting: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+    /// The control socket's server, as `drivesync run` has: `drivesync status`, `pause`,
+    /// `resume`, `sync` and the pair commands reach the app's daemon through it.
+    pub control: Option<Control>,
+}
+
+/// The served control socket; [`Control::stop`] ends it and removes the socket file.
+pub struct Control {
+    task: tokio::task::JoinHandle<()>,
+    socket: std::path::PathBuf,
+}
+
+impl Control {
+    /// Serves `daemon`'s control socket in `data_dir` (Unix only; elsewhere `None`). A
+    /// failure is logged: the app runs on without it.
+    fn serve(daemon: &Arc<Daemon>, data_dir: &std::path::Path) -> Option<Self> {
+        #[cfg(unix)]
+        match drivesync::control::serve(daemon.clone(), data_dir) {
+            Ok(task) => {
+                return Some(Self {
+                    task,
+                    socket: drivesync::control::socket_path(data_dir),
+                })
+            }
+            Err(e) => tracing::warn!("the command line cannot reach the app: {e}"),
+        }
+        let _ = (daemon, data_dir);
+        None
+    }
+
+    /// Stops serving and removes the socket file.
+    pub fn stop(&self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.socket);
+    }
 }
 
 /// How the app was asked to start.
@@ -53,16 +87,18 @@ impl Backend {
             None
         };
         let app = demo.as_ref().map_or(configured, |d| d.app.clone());
-        let (daemon, problem) = match InstanceLock::acquire(&app.config().data_dir) {
+        let data_dir = app.config().data_dir.clone();
+        let (daemon, problem, control) = match InstanceLock::acquire(&data_dir) {
             Ok(lock) => {
                 let (tx, events) = mpsc::unbounded_channel();
                 let daemon = Daemon::start(&app, lock, Events::tagged(tx)).await?;
                 spawn_bridge(daemon.clone(), app.state()?, events, out);
-                (Some(daemon), None)
+                let control = Control::serve(&daemon, &data_dir);
+                (Some(daemon), None, control)
             }
             Err(e @ Error::AlreadyRunning { .. }) => {
                 tracing::warn!("{e}");
-                (None, Some(e.to_string()))
+                (None, Some(e.to_string()), None)
             }
             Err(e) => return Err(e),
         };
@@ -74,6 +110,7 @@ impl Backend {
             demo,
             logs: None,
             connecting: std::sync::Mutex::new(None),
+            control,
         })
     }
 

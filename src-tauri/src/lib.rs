@@ -167,6 +167,9 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     app.run(|handle, event| {
         if let RunEvent::Exit = event {
             if let Some(backend) = handle.try_state::<Backend>() {
+                if let Some(c) = &backend.control {
+                    c.stop();
+                }
                 if let Some(d) = backend.daemon.clone() {
                     tauri::async_runtime::block_on(d.stop());
                 }

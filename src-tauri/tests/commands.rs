@@ -183,6 +183,18 @@ fn the_commands_answer_as_the_contract_says() {
     .unwrap_err();
     assert!(e.contains("not a path inside the pair"), "{e}");
 
+    // The command line reaches the app's daemon through the control socket, as it reaches
+    // `drivesync run`.
+    #[cfg(unix)]
+    {
+        let status = tauri::async_runtime::block_on(drivesync::control::request(
+            &facade.config().data_dir,
+            &drivesync::control::Request::Status,
+        ))
+        .unwrap();
+        assert_eq!(status.pairs.len(), 1);
+    }
+
     call(&w, "pair_remove", json!({"id": pid})).unwrap();
     assert_eq!(call(&w, "pairs_list", json!({})).unwrap(), json!([]));
     assert!(

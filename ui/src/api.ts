@@ -177,6 +177,7 @@ type Events = {
   activity: Activity;
   conflict: Conflict;
   account: Account;
+  pairs: Pair[];
 };
 
 export function on<K extends keyof Events>(name: K, handler: (payload: Events[K]) => void): Promise<UnlistenFn> {

@@ -20,6 +20,8 @@ async function boot(): Promise<void> {
   let statusSeen = false;
   await Promise.all([
     api.on("account", (a) => account.set(a)),
+    // Pairs changed elsewhere (the command line) or by this window.
+    api.on("pairs", (ps) => pairs.set(ps)),
     api.on("status", (s) => {
       statusSeen = true;
       status.set(s);

@@ -2,7 +2,7 @@
 // and the list's enable switch and Remove confirmation.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { calls, lastCall, section, setup, waitText } from "./lib.mjs";
+import { calls, emit, lastCall, section, setup, waitText } from "./lib.mjs";
 
 let env;
 before(async () => (env = await setup()));
@@ -145,5 +145,18 @@ test("the enable switch sends pair_set; Remove confirms that no file is deleted"
   await page.getByTestId("confirm-remove").click();
   await list.locator("[data-pair='2']").waitFor({ state: "detached" });
   assert.deepEqual(await lastCall(page, "pair_remove"), { id: 2 });
+  assert.deepEqual(problems, []);
+});
+
+test("a pairs event (a pair added by the command line) updates the list", async () => {
+  const { page, problems } = await env.open();
+  await section(page, "Folder pairs");
+  const list = page.getByTestId("pair-list");
+  await list.locator("[data-pair='2']").waitFor();
+  const now = await page.evaluate(() => window.fake.backend.state.pairs);
+  const added = { ...now[0], id: 9, name: "Scans", local: "/home/ana/Scans", drive_path: "/Scans", drive_id: "d-scans" };
+  await emit(page, "pairs", [...now.filter((p) => p.id !== 2), added]);
+  await waitText(list.locator("[data-pair='9']"), "Scans");
+  await list.locator("[data-pair='2']").waitFor({ state: "detached" });
   assert.deepEqual(problems, []);
 });

@@ -163,6 +163,11 @@ impl Daemon {
         self.reload(false).await
     }
 
+    /// The configuration it runs with.
+    pub fn app(&self) -> &Drivesync {
+        &self.app
+    }
+
     /// A receiver that is marked changed whenever a pair's status changes or pairs start
     /// and stop, to follow the daemon without polling.
     pub fn subscribe(&self) -> watch::Receiver<()> {

@@ -1,5 +1,6 @@
 //! The event bridge against a running daemon and drive-emulator: a local edit shows up in the
-//! window's events as a transfer, a log entry and status changes, with nothing polled.
+//! window's events as a transfer, a log entry and status changes, and a pair added by the
+//! command line as a `pairs` event, with nothing polled.
 
 use std::time::Duration;
 
@@ -90,6 +91,35 @@ async fn a_local_edit_reaches_the_window_as_transfer_activity_and_status() {
         idle.len() <= 2 && idle.iter().all(|e| matches!(e, UiEvent::Status(_))),
         "events while idle: {idle:?}"
     );
+
+    // `drivesync pair add` while the app runs: the command line adds the pair and tells the
+    // running daemon through its control socket; the window gets the new list.
+    #[cfg(unix)]
+    {
+        let server = drivesync::control::serve(daemon.clone(), &app.config().data_dir).unwrap();
+        let cli = Drivesync::open(&Overrides {
+            config_file: Some(dir.path().join("config.toml")),
+            endpoint: None,
+        })
+        .unwrap();
+        let second = cli
+            .pair_add(&dir.path().join("second"), "/Second", None)
+            .await
+            .unwrap();
+        let reload = drivesync::control::Request::Reload { reconnect: false };
+        let status = drivesync::control::request(&app.config().data_dir, &reload)
+            .await
+            .unwrap();
+        assert_eq!(status.pairs.len(), 2);
+        loop {
+            if let UiEvent::Pairs(list) = next(&mut rx, &mut seen).await {
+                let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
+                assert_eq!(ids, [pair.id, second.id]);
+                break;
+            }
+        }
+        server.abort();
+    }
     daemon.stop().await;
     drop(daemon);
     bridge.abort();

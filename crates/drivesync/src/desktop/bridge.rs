@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{app_status, AccountState, AppStatus, Transfer, TransferBoard};
-use crate::Daemon;
+use crate::{Daemon, PairInfo};
 
 /// One thing for the window to show.
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +28,10 @@ pub enum UiEvent {
     Conflict(Conflict),
     /// The account changed (event `account`).
     Account(AccountState),
+    /// Pairs were added, removed or changed, by the window or by the command line (`drivesync
+    /// pair ...` tells the running app through its control socket): every pair (event
+    /// `pairs`). Not sent when only a pair's last sync or conflict count changed.
+    Pairs(Vec<PairInfo>),
 }
 
 impl UiEvent {
@@ -39,6 +43,7 @@ impl UiEvent {
             UiEvent::Activity(_) => "activity",
             UiEvent::Conflict(_) => "conflict",
             UiEvent::Account(_) => "account",
+            UiEvent::Pairs(_) => "pairs",
         }
     }
 }
@@ -55,10 +60,39 @@ struct Bridge {
     last_conflict: i64,
     log_dirty: bool,
     status_dirty: bool,
+    /// The pairs as last sent (or found at the start), to tell when they change.
+    pairs: Vec<PairInfo>,
+    pairs_dirty: bool,
+}
+
+/// What makes a pair list differ for the window: not the last sync or the conflict count,
+/// which change with every sync and come with `status` and `conflict` events.
+fn same_pairs(a: &[PairInfo], b: &[PairInfo]) -> bool {
+    let shape = |p: &PairInfo| {
+        (
+            p.id,
+            p.name.clone(),
+            p.local.clone(),
+            p.drive_path.clone(),
+            p.drive_id.clone(),
+            p.enabled,
+            p.settings.clone(),
+        )
+    };
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| shape(x) == shape(y))
 }
 
 impl Bridge {
     async fn flush(&mut self) {
+        if self.pairs_dirty {
+            self.pairs_dirty = false;
+            if let Ok(now) = self.daemon.app().pairs() {
+                if !same_pairs(&now, &self.pairs) {
+                    self.pairs = now.clone();
+                    let _ = self.out.send(UiEvent::Pairs(now));
+                }
+            }
+        }
         if self.status_dirty {
             self.status_dirty = false;
             let status = app_status(&self.daemon.status().await, self.board.current());
@@ -123,7 +157,8 @@ fn newest_ids(db: &StateDb) -> (i64, i64) {
 
 /// Runs the bridge until `events` closes: engine events from `daemon`'s pairs (sent with
 /// [`crate::Events::tagged`]) become transfers, log entries and conflicts; status changes
-/// become `status` events. The first `status` is sent at once.
+/// become `status` events, and changed pairs a `pairs` event. The first `status` is sent at
+/// once.
 pub fn spawn_bridge(
     daemon: Arc<Daemon>,
     db: Arc<StateDb>,
@@ -133,6 +168,7 @@ pub fn spawn_bridge(
     tokio::spawn(async move {
         let mut changes = daemon.subscribe();
         let (last_activity, last_conflict) = newest_ids(&db);
+        let pairs = daemon.app().pairs().unwrap_or_default();
         let mut b = Bridge {
             daemon,
             db,
@@ -142,6 +178,8 @@ pub fn spawn_bridge(
             last_conflict,
             log_dirty: false,
             status_dirty: true,
+            pairs,
+            pairs_dirty: false,
         };
         // Nothing wakes the bridge while nothing happens: a flush is due only once something
         // changed, at most FLUSH_EVERY later.
@@ -157,8 +195,10 @@ pub fn spawn_bridge(
                         break;
                     }
                     b.status_dirty = true;
-                    // A sync that ended also ends its transfers and leaves new log entries.
+                    // A sync that ended also ends its transfers and leaves new log entries;
+                    // a reload follows a change of pairs.
                     b.log_dirty = true;
+                    b.pairs_dirty = true;
                 }
                 _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
                     due = None;
