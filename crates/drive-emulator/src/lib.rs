@@ -29,6 +29,7 @@ pub mod query;
 pub mod state;
 #[cfg(test)]
 mod state_props;
+pub mod web;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -201,6 +201,15 @@ impl Config {
             .unwrap_or_default()
     }
 
+    /// Where Drive's web pages are (`https://drive.google.com/`), or the configured endpoint:
+    /// drive-emulator serves pages at the same paths, so "Open in Drive" works in the demo.
+    pub fn drive_web(&self) -> String {
+        match &self.endpoint {
+            Some(u) => u.as_str().trim_end_matches('/').to_owned(),
+            None => "https://drive.google.com".to_owned(),
+        }
+    }
+
     /// The OAuth client configuration.
     pub fn auth(&self) -> Result<AuthConfig, Error> {
         match (&self.client_id, &self.client_secret) {

@@ -1,5 +1,6 @@
 //! The desktop app's core functions against drive-emulator: account state, Drive folder
-//! browsing, the first-sync preview, settling conflicts, ignore rules and app settings.
+//! browsing, Drive links, the first-sync preview, settling conflicts, ignore rules and app
+//! settings.
 //! One test function: it changes `HOME` (the OS trash lives there) for the whole process.
 
 use std::path::Path;
@@ -109,6 +110,15 @@ async fn the_app_can_connect_browse_preview_settle_conflicts_and_save_settings()
         "added by id, shown by path"
     );
     sync(&app, other_pair.id).await;
+
+    // "Open in Drive" leads to the emulator's page of the file (the demo has no Google).
+    let link = app.drive_link(other_pair.id, Some("same.txt")).unwrap();
+    let base = emu.base_url().as_str().trim_end_matches('/').to_owned();
+    assert!(link.starts_with(&format!("{base}/file/d/")), "{link}");
+    let page = reqwest::get(&link).await.unwrap().text().await.unwrap();
+    assert!(page.contains("/Work/Reports/same.txt"), "{page}");
+    let folder = app.drive_link(other_pair.id, None).unwrap();
+    assert_eq!(folder, format!("{base}/drive/folders/{}", reports.id));
 
     // The preview of a second folder against it changes nothing anywhere.
     let mine = dir.path().join("mine");

@@ -53,7 +53,10 @@ pub fn router(app: AppState) -> Router {
             app.clone(),
             faults::middleware,
         ));
-    drive.merge(crate::control::routes()).with_state(app)
+    drive
+        .merge(crate::control::routes())
+        .merge(crate::web::routes())
+        .with_state(app)
 }
 
 /// Proof that the request carried a live access token (`Authorization: Bearer`, or the

@@ -109,20 +109,22 @@ pub fn checked_rel(path: &str) -> Result<drivesync_model::RelPath, Error> {
 }
 
 impl Drivesync {
-    /// The Drive web page of `path` in pair `pair` (`None`: the pair's Drive folder). A path
-    /// not synced yet gets its pair's folder.
+    /// The Drive web page of `path` in pair `pair` (`None`: the pair's Drive folder), on the
+    /// emulator when one is configured (the demo). A path not synced yet gets its pair's
+    /// folder.
     pub fn drive_link(&self, pair: i64, path: Option<&str>) -> Result<String, Error> {
         let p = self.pair_by_id(pair)?;
         let entry = match path {
             Some(path) => self.state()?.base_entry(p.id, &checked_rel(path)?)?,
             None => None,
         };
+        let web = self.config().drive_web();
         Ok(match entry {
             Some(e) if e.kind == drivesync_model::Kind::Folder => {
-                format!("https://drive.google.com/drive/folders/{}", e.id)
+                format!("{web}/drive/folders/{}", e.id)
             }
-            Some(e) => format!("https://drive.google.com/file/d/{}/view", e.id),
-            None => format!("https://drive.google.com/drive/folders/{}", p.remote_root),
+            Some(e) => format!("{web}/file/d/{}/view", e.id),
+            None => format!("{web}/drive/folders/{}", p.remote_root),
         })
     }
 }
