@@ -4,7 +4,8 @@
 // pair through the UI (typed local path, a new Drive folder made in the Drive browser), wait
 // until the window says it is up to date, and check in the emulator's snapshot that the files
 // arrived. Screenshots come from X (`import`), not WebDriver. Then a second launch must leave
-// the first one alone and exit (single instance).
+// the first one alone and exit (single instance), and bring up the window of a first one
+// started hidden.
 // Run by run.sh, which starts Xvfb, D-Bus, the emulator and tauri-driver.
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -51,6 +52,17 @@ async function until(what, fn, timeoutMs = 30_000) {
     await sleep(250);
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+}
+
+// Launches the app again: it must hand over to the running one and exit at once.
+async function secondLaunch(args, opts) {
+  const second = spawn(APP, args, opts);
+  const code = await Promise.race([
+    new Promise((r) => second.on("exit", (c) => r(c ?? 0))),
+    sleep(15_000).then(() => "still running"),
+  ]);
+  if (code === "still running") second.kill("SIGKILL");
+  assert.equal(code, 0, "a second launch must hand over to the first and exit");
 }
 
 async function shot(name) {
@@ -145,13 +157,7 @@ async function main() {
     await shot("3-in-sync");
 
     // A second launch exits and leaves the first running (single instance).
-    const second = spawn(APP, ["--config", CONFIG], { stdio: "ignore" });
-    const code = await Promise.race([
-      new Promise((r) => second.on("exit", (c) => r(c ?? 0))),
-      sleep(15_000).then(() => "still running"),
-    ]);
-    if (code === "still running") second.kill("SIGKILL");
-    assert.equal(code, 0, "a second launch must hand over to the first and exit");
+    await secondLaunch(["--config", CONFIG], { stdio: "ignore" });
     assert.equal(await wd("GET", s("/title")), "drivesync", "the first instance still answers");
     await shot("4-after-second-launch");
     console.log("app e2e: connected, paired, synced, single instance: ok");
@@ -160,7 +166,42 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+// The X windows of the app: its tray icon's fallback window, and whether a main window
+// ("drivesync") is on screen.
+function xWindows() {
+  const tree = execFileSync("xwininfo", ["-root", "-tree"], { encoding: "utf8" });
+  const tray = /tray-icon/.test(tree);
+  const shown = [...tree.matchAll(/^\s+(0x[0-9a-f]+) "drivesync":/gm)].some((m) =>
+    /Map State: IsViewable/.test(execFileSync("xwininfo", ["-id", m[1]], { encoding: "utf8" })),
+  );
+  return { tray, shown };
+}
+
+// Started hidden (as at login), the app shows only its tray icon; a second launch brings
+// its window up (single instance) and exits.
+async function secondLaunchShowsTheFirst() {
+  await until("the WebDriver app to quit", () => !xWindows().tray, 20_000);
+  // The demo's folders go under run.sh's work folder, which it removes.
+  const tmp = join(env("HOME"), "tmp");
+  mkdirSync(tmp, { recursive: true });
+  const opts = { stdio: "ignore", env: { ...process.env, TMPDIR: tmp } };
+  const first = spawn(APP, ["--demo", "--hidden"], opts);
+  try {
+    await until("the hidden app's tray icon", () => xWindows().tray, 30_000);
+    await sleep(1000);
+    assert.equal(xWindows().shown, false, "--hidden shows no window");
+    await secondLaunch(["--demo"], opts);
+    await until("the first app's window on screen", () => xWindows().shown, 10_000);
+    await shot("5-shown-by-second-launch");
+    console.log("app e2e: a second launch shows the hidden first one: ok");
+  } finally {
+    first.kill("SIGTERM");
+  }
+}
+
+main()
+  .then(secondLaunchShowsTheFirst)
+  .catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
