@@ -21,17 +21,9 @@ use std::time::{Duration, Instant};
 use drive_emulator::{Emulator, EmulatorConfig};
 use drivesync::demo::emulator_config;
 use drivesync::{Drivesync, Events, Overrides, SyncRequest};
+use drivesync_bench::{arg, cpu_ticks, rss_kib};
 
 const APP: &str = env!("CARGO_BIN_EXE_drivesync-app");
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Runs this benchmark again inside a virtual X server and a private D-Bus session.
 fn under_xvfb() -> ! {
@@ -91,24 +83,6 @@ fn stop(mut child: Child) {
     while tray_shown() && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// utime + stime of `pid`, in clock ticks (100 a second on Linux).
-fn cpu_ticks(pid: u32) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0;
-    };
-    let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// The processes whose parent is `pid` (the WebKit web and network processes).

@@ -18,15 +18,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use drivesync_bench::{arg, cpu_ticks, rss_kib};
 
 fn md5_hex(bytes: &[u8]) -> String {
     use md5::{Digest, Md5};
@@ -186,23 +178,6 @@ async fn p5_p6(emu: &EmulatorHandle, edits: u64, remote_edits: u64) {
     );
     let _ = child.kill();
     let _ = child.wait();
-}
-
-/// utime + stime of `pid`, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after.split(' ').collect();
-    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 async fn p7(emu: &EmulatorHandle, files: u64, secs: u64) {

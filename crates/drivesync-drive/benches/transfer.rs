@@ -10,19 +10,13 @@ use std::time::{Duration, Instant};
 
 use drive_emulator::{Emulator, EmulatorConfig};
 use drivesync_auth::StaticToken;
+use drivesync_bench::arg;
 use drivesync_drive::{DriveConfig, DriveId, GoogleDrive, NewFile, RemoteStore, UploadSource};
 use drivesync_model::{GoogleEndpoints, Sensitive};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CHUNK: u64 = 8 << 20;
-
-fn arg(name: &str, default: u64) -> u64 {
-    let v: Vec<String> = std::env::args().collect();
-    v.windows(2)
-        .find(|w| w[0] == name)
-        .map_or(default, |w| w[1].parse().expect("a number"))
-}
 
 fn write_file(path: &Path, size: u64) {
     use std::io::Write;

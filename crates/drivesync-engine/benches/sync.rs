@@ -19,19 +19,13 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use drivesync_auth::StaticToken;
+use drivesync_bench::arg;
 use drivesync_drive::{DriveConfig, DriveId, GoogleDrive, NewFile, RemoteStore};
 use drivesync_engine::{Engine, StateSessions, SyncOptions};
 use drivesync_localfs::StdFs;
 use drivesync_model::{GoogleEndpoints, PairSettings, Sensitive};
 use drivesync_state::{NewPair, StateDb};
 use futures_util::stream::{self, StreamExt};
-
-fn arg(name: &str, default: u64) -> u64 {
-    let v: Vec<String> = std::env::args().collect();
-    v.windows(2)
-        .find(|w| w[0] == name)
-        .map_or(default, |w| w[1].parse().expect("a number"))
-}
 
 fn content(i: usize) -> Vec<u8> {
     let mut b = vec![0u8; 4096];
