@@ -200,16 +200,11 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
                         head: Some(head.clone()),
                         tail: Some(tail.clone()),
                     };
-                    Ok(self
-                        .transport
-                        .http()
-                        .request(target.method.clone(), target.url.clone())
-                        .query(&[("uploadType", "multipart"), ("fields", fields::FILE)])
-                        .header(
-                            CONTENT_TYPE,
-                            format!("multipart/related; boundary={boundary}"),
-                        )
-                        .body(file_body(range, state, &self.bandwidth)))
+                    Ok(self.multipart_request(
+                        target,
+                        &boundary,
+                        file_body(range, state, &self.bandwidth),
+                    ))
                 },
                 &|s| s.is_success(),
             )
@@ -239,6 +234,24 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
 }
 
 impl<T: AccessTokenSource> GoogleDrive<T> {
+    /// One `uploadType=multipart` request to `target` carrying `body`.
+    fn multipart_request(
+        &self,
+        target: &Target,
+        boundary: &str,
+        body: reqwest::Body,
+    ) -> reqwest::RequestBuilder {
+        self.transport
+            .http()
+            .request(target.method.clone(), target.url.clone())
+            .query(&[("uploadType", "multipart"), ("fields", fields::FILE)])
+            .header(
+                CONTENT_TYPE,
+                format!("multipart/related; boundary={boundary}"),
+            )
+            .body(body)
+    }
+
     /// [`GoogleDrive::multipart`] for content already in memory: one body with a known
     /// length (no disk access), hashed here as it is sent.
     async fn multipart_from_memory(
@@ -271,16 +284,7 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
                     } else {
                         reqwest::Body::from(body.clone())
                     };
-                    Ok(self
-                        .transport
-                        .http()
-                        .request(target.method.clone(), target.url.clone())
-                        .query(&[("uploadType", "multipart"), ("fields", fields::FILE)])
-                        .header(
-                            CONTENT_TYPE,
-                            format!("multipart/related; boundary={boundary}"),
-                        )
-                        .body(body))
+                    Ok(self.multipart_request(target, &boundary, body))
                 },
                 &|s| s.is_success(),
             )
