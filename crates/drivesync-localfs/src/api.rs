@@ -150,6 +150,19 @@ pub trait LocalFs: Send + Sync {
     /// `PermissionDenied`. Read-only.
     async fn hash(&self, path: &RelPath) -> Result<Hashed, FsError>;
 
+    /// [`LocalFs::hash`] of each of `paths`, one result per path in the same order. For many
+    /// small files, whose hashing costs less than a hand-off to another thread, [`StdFs`]
+    /// hashes them all in one blocking call.
+    ///
+    /// [`StdFs`]: crate::StdFs
+    async fn hash_many(&self, paths: &[RelPath]) -> Vec<Result<Hashed, FsError>> {
+        let mut out = Vec::with_capacity(paths.len());
+        for p in paths {
+            out.push(self.hash(p).await);
+        }
+        out
+    }
+
     /// Creates the folder `path`; its parent must exist (`NotFound` otherwise). Idempotent:
     /// `Ok` with its meta if a folder is already there; `AlreadyExists` if anything else is.
     async fn create_dir(&self, path: &RelPath) -> Result<Meta, FsError>;

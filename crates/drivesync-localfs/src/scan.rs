@@ -255,7 +255,36 @@ fn keep_base_under(out: &mut Scan, base: &Tree<BaseEntry>, dir: &RelPath) {
     }
 }
 
-/// Hashes the changed and new files, at most `concurrency` at once.
+/// Files up to this size are hashed in groups ([`LocalFs::hash_many`]).
+const GROUPED_FILE: u64 = 64 * 1024;
+/// A group holds at most this many files...
+const GROUP_FILES: usize = 64;
+/// ...and this many bytes.
+const GROUP_BYTES: u64 = 1 << 20;
+
+/// `files` in hashing groups: small files together, each larger one alone.
+fn groups(files: Vec<(RelPath, Meta)>) -> Vec<Vec<RelPath>> {
+    let mut out = Vec::new();
+    let (mut cur, mut bytes) = (Vec::new(), 0);
+    for (path, meta) in files {
+        if meta.stamp.size > GROUPED_FILE {
+            out.push(vec![path]);
+            continue;
+        }
+        bytes += meta.stamp.size;
+        cur.push(path);
+        if cur.len() >= GROUP_FILES || bytes >= GROUP_BYTES {
+            out.push(std::mem::take(&mut cur));
+            bytes = 0;
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Hashes the changed and new files, at most `concurrency` groups at once.
 async fn hash_all(
     fs: &dyn LocalFs,
     base: &Tree<BaseEntry>,
@@ -263,39 +292,82 @@ async fn hash_all(
     files: Vec<(RelPath, Meta)>,
     out: &mut Scan,
 ) {
-    let mut results = stream::iter(files.into_iter().map(|(path, _)| async move {
-        let r = fs.hash(&path).await;
-        (path, r)
+    let mut results = stream::iter(groups(files).into_iter().map(|paths| async move {
+        let hashed = match paths.as_slice() {
+            [one] => vec![fs.hash(one).await],
+            _ => fs.hash_many(&paths).await,
+        };
+        paths.into_iter().zip(hashed).collect::<Vec<_>>()
     }))
     .buffer_unordered(concurrency.max(1));
-    while let Some((path, r)) = results.next().await {
-        let synced = base.get(&path).filter(|b| b.kind != Kind::Folder);
-        match r {
-            Ok(h) => {
-                let kind = match synced {
-                    Some(b) if b.kind == Kind::Link => Kind::Link,
-                    _ => Kind::File,
-                };
-                let entry = LocalEntry {
-                    kind,
-                    md5: Some(h.md5),
-                    stamp: h.meta.stamp,
-                };
-                out.tree.insert(path, entry);
-            }
-            Err(e) => {
-                let kind = match &e {
-                    FsError::Changed { .. }
-                    | FsError::NotFound { .. }
-                    | FsError::NotAFile { .. } => IssueKind::ChangedWhileHashing,
-                    _ => IssueKind::Unreadable(e.to_string()),
-                };
-                tracing::warn!(%path, error = %e, synced = synced.is_some(), "cannot hash file");
-                if let Some(b) = synced {
-                    out.tree.insert(path.clone(), base_view(b));
+    while let Some(batch) = results.next().await {
+        for (path, r) in batch {
+            let synced = base.get(&path).filter(|b| b.kind != Kind::Folder);
+            match r {
+                Ok(h) => {
+                    let kind = match synced {
+                        Some(b) if b.kind == Kind::Link => Kind::Link,
+                        _ => Kind::File,
+                    };
+                    let entry = LocalEntry {
+                        kind,
+                        md5: Some(h.md5),
+                        stamp: h.meta.stamp,
+                    };
+                    out.tree.insert(path, entry);
                 }
-                out.issues.push(ScanIssue { path, kind });
+                Err(e) => {
+                    let kind = match &e {
+                        FsError::Changed { .. }
+                        | FsError::NotFound { .. }
+                        | FsError::NotAFile { .. } => IssueKind::ChangedWhileHashing,
+                        _ => IssueKind::Unreadable(e.to_string()),
+                    };
+                    tracing::warn!(%path, error = %e, synced = synced.is_some(), "cannot hash file");
+                    if let Some(b) = synced {
+                        out.tree.insert(path.clone(), base_view(b));
+                    }
+                    out.issues.push(ScanIssue { path, kind });
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use drivesync_model::LocalStamp;
+
+    fn file(name: &str, size: u64) -> (RelPath, Meta) {
+        let stamp = LocalStamp {
+            size,
+            mtime_ns: 0,
+            file_id: 0,
+        };
+        let meta = Meta {
+            kind: FsKind::File,
+            stamp,
+        };
+        (RelPath::new(name).unwrap(), meta)
+    }
+
+    #[test]
+    fn small_files_are_hashed_in_groups_and_large_ones_alone() {
+        let mut files: Vec<_> = (0..130).map(|i| file(&format!("s{i}"), 10)).collect();
+        files.insert(5, file("big", GROUPED_FILE + 1));
+        let g = groups(files);
+        let sizes: Vec<usize> = g.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1, GROUP_FILES, GROUP_FILES, 2]);
+        assert_eq!(g[0][0].as_str(), "big");
+        // A group also ends at GROUP_BYTES.
+        let g = groups(
+            (0..40)
+                .map(|i| file(&format!("m{i}"), GROUPED_FILE))
+                .collect(),
+        );
+        let per = (GROUP_BYTES / GROUPED_FILE) as usize;
+        assert_eq!(g[0].len(), per);
+        assert_eq!(g.iter().map(Vec::len).sum::<usize>(), 40);
     }
 }

@@ -43,6 +43,15 @@ async fn stat_and_list(r: &dyn Raw) {
         fs.hash(&rel("a")).await,
         Err(FsError::NotAFile { .. })
     ));
+    // Several at once: one result per path, in order, errors in their place.
+    let many = fs
+        .hash_many(&[rel("b.txt"), rel("nope"), rel("a"), rel("b.txt")])
+        .await;
+    assert_eq!(many.len(), 4);
+    assert_eq!(many[0].as_ref().unwrap().md5.to_string(), md5_hex(b"hello"));
+    assert!(many[1].as_ref().unwrap_err().is_not_found());
+    assert!(matches!(many[2], Err(FsError::NotAFile { .. })));
+    assert_eq!(many[3].as_ref().unwrap().meta, m);
     let up = fs.upload_path(&rel("b.txt")).await.unwrap();
     assert_eq!(std::fs::read(&up.path).unwrap(), b"hello");
     // A small file comes read whole, with the stamp it had when read.

@@ -133,6 +133,27 @@ impl LocalFs for StdFs {
         blocking("read", abs.clone(), move || ops::hash_file(&abs)).await
     }
 
+    async fn hash_many(&self, paths: &[RelPath]) -> Vec<Result<Hashed, FsError>> {
+        let abs: Vec<PathBuf> = paths.iter().map(|p| p.to_path(&self.root)).collect();
+        let n = abs.len();
+        let first = abs.first().cloned().unwrap_or_else(|| self.root.clone());
+        match blocking("read", first, move || {
+            Ok(abs.iter().map(|a| ops::hash_file(a)).collect::<Vec<_>>())
+        })
+        .await
+        {
+            Ok(each) => each,
+            // The blocking task itself failed (the runtime is shutting down): every file.
+            Err(_) => {
+                let mut out = Vec::with_capacity(n);
+                for p in paths {
+                    out.push(self.hash(p).await);
+                }
+                out
+            }
+        }
+    }
+
     async fn create_dir(&self, path: &RelPath) -> Result<Meta, FsError> {
         let op = "create the folder";
         let root = self.root.clone();
