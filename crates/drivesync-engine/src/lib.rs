@@ -433,13 +433,17 @@ impl Engine {
             alive: std::sync::OnceLock::new(),
             recorded: Mutex::new(HashMap::new()),
             group: group::GroupCommit::new(self.db.clone(), self.pair.id),
+            pending: Mutex::new(HashMap::new()),
             slots: tokio::sync::Semaphore::new(self.pair.settings.concurrency.max(1)),
             now: opts.now,
             host: &opts.host,
             events: &self.events,
         };
-        if let Err(e) = self.pregenerate_ids(plan).await {
-            tracing::warn!("cannot pre-generate Drive ids ({e}); they are fetched one by one");
+        match self.pregenerate_ids(plan).await {
+            Ok(ids) => *exec.pending.lock().unwrap_or_else(|e| e.into_inner()) = ids,
+            Err(e) => {
+                tracing::warn!("cannot pre-generate Drive ids ({e}); they are fetched one by one");
+            }
         }
         let concurrency = self.pair.settings.concurrency.max(1);
         let mut held = held::Held::default();
@@ -534,25 +538,33 @@ impl Engine {
 
     /// Fetches the ids of every create in `plan` in batches of 1,000 and stores them before
     /// anything is created, so each new file costs one request and a create redone after a
-    /// crash reuses its id (no duplicates).
-    async fn pregenerate_ids(&self, plan: &Plan) -> Result<(), EngineError> {
-        let mut need = Vec::new();
-        for op in &plan.ops {
-            let creates = matches!(
-                op,
-                Op::Upload { replace: None, .. } | Op::MkdirRemote { .. }
-            );
-            if creates && self.db.pending_id(self.pair.id, op.path())?.is_none() {
-                need.push(op.path().clone());
-            }
-        }
+    /// crash reuses its id (no duplicates). Returns every pending create's id by path.
+    async fn pregenerate_ids(
+        &self,
+        plan: &Plan,
+    ) -> Result<HashMap<RelPath, drivesync_model::DriveId>, EngineError> {
+        let mut pending: HashMap<RelPath, drivesync_model::DriveId> =
+            self.db.pending_ids(self.pair.id)?.into_iter().collect();
+        let need: Vec<RelPath> = plan
+            .ops
+            .iter()
+            .filter(|op| {
+                matches!(
+                    op,
+                    Op::Upload { replace: None, .. } | Op::MkdirRemote { .. }
+                )
+            })
+            .map(|op| op.path().clone())
+            .filter(|p| !pending.contains_key(p))
+            .collect();
         for chunk in need.chunks(1000) {
             let ids = self.remote.generate_ids(chunk.len() as u32).await?;
             let pairs: Vec<(RelPath, drivesync_model::DriveId)> =
                 chunk.iter().cloned().zip(ids).collect();
             self.db.set_pending_ids(self.pair.id, &pairs)?;
+            pending.extend(pairs);
         }
-        Ok(())
+        Ok(pending)
     }
 
     /// Commits a finished op: the synced tree, the end of its pending create and its activity
