@@ -94,18 +94,35 @@ impl GroupCommit {
         }
     }
 
-    /// Writes `batch` on a blocking thread and hands out the results. The writer's flag is
-    /// cleared even if this future is dropped midway, so the waiters go on.
+    /// Writes `batch` on a blocking thread and hands out the results. If this future is
+    /// dropped midway, the batch's ops get an error (their commit may or may not have
+    /// landed, as in a crash) and the writer's flag is cleared, so the waiters go on.
     async fn write(&self, batch: Vec<(u64, Job)>) {
-        struct Release<'a>(&'a GroupCommit);
+        struct Release<'a> {
+            group: &'a GroupCommit,
+            tickets: Vec<u64>,
+        }
         impl Drop for Release<'_> {
             fn drop(&mut self) {
-                self.0.queue().writing = false;
-                self.0.done.notify_waiters();
+                let mut q = self.group.queue();
+                for t in self.tickets.drain(..) {
+                    q.results.insert(
+                        t,
+                        Err(EngineError::Internal(
+                            "the commit was interrupted".to_owned(),
+                        )),
+                    );
+                }
+                q.writing = false;
+                drop(q);
+                self.group.done.notify_waiters();
             }
         }
-        let _release = Release(self);
         let tickets: Vec<u64> = batch.iter().map(|(t, _)| *t).collect();
+        let mut release = Release {
+            group: self,
+            tickets: tickets.clone(),
+        };
         let (db, pair) = (self.db.clone(), self.pair);
         let work = move || {
             let ops: Vec<_> = batch
@@ -144,6 +161,9 @@ impl GroupCommit {
         };
         let mut q = self.queue();
         q.results.extend(tickets.into_iter().zip(results));
+        drop(q);
+        // Delivered: the guard only clears the flag and wakes the waiters.
+        release.tickets.clear();
     }
 }
 
@@ -216,6 +236,31 @@ mod tests {
             })
             .unwrap();
         assert_eq!(logged.len(), 199);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_dropped_midway_strands_no_op_of_its_batch() {
+        let (db, pair) = setup();
+        let group = GroupCommit::new(db, pair);
+        let job = || Job {
+            changes: vec![],
+            activity: activity("f"),
+        };
+        group.queue().writing = true;
+        // Polled once (it hands the batch to a blocking thread), then dropped.
+        tokio::select! {
+            biased;
+            () = group.write(vec![(1, job()), (2, job())]) => panic!("written without waiting"),
+            () = std::future::ready(()) => {}
+        }
+        let mut q = group.queue();
+        assert!(!q.writing, "the next op may write");
+        for t in [1, 2] {
+            assert!(
+                matches!(q.results.remove(&t), Some(Err(EngineError::Internal(_)))),
+                "op {t} of the dropped batch is told"
+            );
+        }
     }
 
     #[tokio::test]
