@@ -231,12 +231,19 @@ impl Engine {
         // Taken out: a sync that fails half-way leaves nothing cached, so the next one
         // reloads from the database and scans everything.
         let cached = std::mem::take(&mut *self.cache.lock().unwrap_or_else(|e| e.into_inner()));
-        let base = match cached.base {
-            Some(b) => b,
-            None => self.db.base(pair)?,
+        let (base, loaded) = match cached.base {
+            Some(b) => (b, false),
+            None => (self.db.base(pair)?, true),
         };
         tracing::debug!(took = ?started.elapsed(), entries = base.len(), "synced tree loaded");
-        let cursor = self.db.cursor(pair)?;
+        let mut cursor = self.db.cursor(pair)?;
+        // Loaded afresh (a restart, or after a failed sync): a sync cut short may have left
+        // a Drive id at two paths. Only a full listing says which one Drive has (the change
+        // feed may say nothing about it), so this sync lists Drive whole.
+        if loaded && stale::has_shared_ids(&base) {
+            tracing::info!("a Drive id at two synced paths: listing Drive whole");
+            cursor = None;
+        }
         let ignore = self.ignore_rules(opts.now).await;
         let is_ignored = |p: &RelPath, dir: bool| ignore.is_ignored(p, dir);
         let scan_opts = ScanOptions {
@@ -314,7 +321,7 @@ impl Engine {
             )
         } else {
             let kept = |p: &RelPath, kind: Kind| !ignore.is_ignored(p, kind == Kind::Folder);
-            let base_view: Tree<BaseEntry> = base
+            let mut base_view: Tree<BaseEntry> = base
                 .iter()
                 .filter(|(p, b)| kept(p, b.kind))
                 .map(|(p, b)| (p.clone(), b.clone()))
@@ -338,6 +345,12 @@ impl Engine {
                 now: opts.now,
                 rules: self.rules,
             };
+            if !observed.unchanged {
+                let left = stale::mark_left_places(&mut base_view, &remote_view);
+                if left > 0 {
+                    tracing::info!(left, "synced entries at a place their Drive file left");
+                }
+            }
             tracing::debug!(took = ?started.elapsed(), "ignore rules applied");
             let plan = plan(&base_view, &scanned.tree, &remote_view, &ctx);
             (plan, Cow::Owned(base_view), Cow::Owned(remote_view))

@@ -5,11 +5,12 @@
 //! created at its new place before the old one is trashed), but when the op that would clear
 //! the old path fails, or the sync is cut short, the old entry stays. Left there it is planned
 //! against forever: e.g. a trash of the file at its old path with its old version, which the
-//! re-check before trashing refuses at every sync. After a plan ran, such entries are dropped.
+//! re-check before trashing refuses at every sync. After a plan ran, such entries are dropped;
+//! before planning, those a cut sync left are marked as gone from Drive.
 
 use std::collections::{HashMap, HashSet};
 
-use drivesync_model::{BaseEntry, DriveId, RelPath, Tree};
+use drivesync_model::{BaseEntry, DriveId, RelPath, RemoteEntry, Tree};
 use drivesync_state::BaseChange;
 
 use crate::apply_change;
@@ -39,12 +40,9 @@ pub(crate) fn stale_entries<'a>(
             .or_else(|| planned(id))
             .filter(|k| paths.contains(k));
         let Some(keep) = keep else { continue };
-        stale.extend(
-            paths
-                .into_iter()
-                .filter(|q| !keep.starts_with(q) && !q.starts_with(keep))
-                .cloned(),
-        );
+        // Not a folder holding the kept path (its removal would take that along); a path
+        // inside the kept one is fine (a folder moved into its own old place).
+        stale.extend(paths.into_iter().filter(|q| !keep.starts_with(q)).cloned());
     }
     stale.sort();
     // A stale folder's removal takes its content along: keep only the outermost paths.
@@ -62,6 +60,46 @@ pub(crate) fn stale_entries<'a>(
         changes.push(BaseChange::Relist);
     }
     changes
+}
+
+/// Whether `base` has a Drive id at more than one path.
+pub(crate) fn has_shared_ids(base: &Tree<BaseEntry>) -> bool {
+    let mut seen = HashSet::with_capacity(base.len());
+    base.values().any(|b| !seen.insert(&b.id))
+}
+
+/// Before planning, marks the synced entries at a place their Drive file left: when `base`
+/// (the planner's copy of the synced tree) has a Drive id at several paths, as a sync cut
+/// short leaves it (the file recorded at its new place, the old one not yet cleared), and
+/// Drive has it at one of them (`remote`), the others get an id Drive does not have. The plan
+/// then treats them as deleted on Drive there, which is what the cut sync was doing: trashed
+/// locally if unchanged, kept and uploaded if changed. Returns how many were marked.
+pub(crate) fn mark_left_places(base: &mut Tree<BaseEntry>, remote: &Tree<RemoteEntry>) -> usize {
+    let mut count: HashMap<&DriveId, usize> = HashMap::new();
+    for b in base.values() {
+        *count.entry(&b.id).or_default() += 1;
+    }
+    let shared: HashSet<DriveId> = count
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(id, _)| id.clone())
+        .collect();
+    if shared.is_empty() {
+        return 0;
+    }
+    let placed: HashMap<&DriveId, &RelPath> = remote
+        .iter()
+        .filter(|(_, r)| shared.contains(&r.id))
+        .map(|(p, r)| (&r.id, p))
+        .collect();
+    let mut marked = 0;
+    for (p, b) in base.iter_mut() {
+        if placed.get(&b.id).is_some_and(|q| *q != p) {
+            b.id = DriveId::new(format!("left-place:{}", b.id));
+            marked += 1;
+        }
+    }
+    marked
 }
 
 #[cfg(test)]
@@ -106,6 +144,25 @@ mod tests {
     }
 
     #[test]
+    fn an_old_place_inside_the_new_one_is_dropped_not_an_old_place_around_it() {
+        // Seed 101863: folder d moved from c/d to c (where the folder it was in had been).
+        let base: Tree<BaseEntry> = [
+            (p("c"), entry("d", Kind::Folder)),
+            (p("c/d"), entry("d", Kind::Folder)),
+        ]
+        .into_iter()
+        .collect();
+        let recorded = HashMap::from([(DriveId::new("d"), p("c"))]);
+        assert_eq!(
+            stale_entries(&base, &recorded, |_| None),
+            vec![BaseChange::Remove(p("c/d"))]
+        );
+        // Recorded inside: the outer path is left (removing it would drop the kept one).
+        let recorded = HashMap::from([(DriveId::new("d"), p("c/d"))]);
+        assert!(stale_entries(&base, &recorded, |_| None).is_empty());
+    }
+
+    #[test]
     fn without_a_known_place_nothing_is_dropped() {
         let base: Tree<BaseEntry> = [
             (p("a"), entry("f", Kind::File)),
@@ -137,6 +194,48 @@ mod tests {
             stale_entries(&base, &recorded, |_| None),
             vec![BaseChange::Remove(p("old")), BaseChange::Relist]
         );
+    }
+
+    #[test]
+    fn before_planning_only_the_place_drive_left_is_marked() {
+        let mut base: Tree<BaseEntry> = [
+            (p("old.txt"), entry("f", Kind::File)),
+            (p("new.txt"), entry("f", Kind::File)),
+            (p("other.txt"), entry("o", Kind::File)),
+        ]
+        .into_iter()
+        .collect();
+        let remote_entry = |id: &str| RemoteEntry {
+            id: DriveId::new(id),
+            parent: DriveId::new("root"),
+            name: id.to_owned(),
+            kind: Kind::File,
+            mime_type: String::new(),
+            md5: None,
+            size: 0,
+            version: 1,
+            modified: None,
+        };
+        let remote: Tree<RemoteEntry> = [
+            (p("new.txt"), remote_entry("f")),
+            (p("other.txt"), remote_entry("o")),
+        ]
+        .into_iter()
+        .collect();
+        assert!(has_shared_ids(&base));
+        assert_eq!(mark_left_places(&mut base, &remote), 1);
+        assert!(!has_shared_ids(&base));
+        assert_ne!(base[&p("old.txt")].id, DriveId::new("f"));
+        assert_eq!(base[&p("new.txt")].id, DriveId::new("f"));
+        assert_eq!(base[&p("other.txt")].id, DriveId::new("o"));
+        // Drive has it at neither: nothing to decide on.
+        let mut base: Tree<BaseEntry> = [
+            (p("a"), entry("f", Kind::File)),
+            (p("b"), entry("f", Kind::File)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(mark_left_places(&mut base, &Tree::new()), 0);
     }
 
     #[test]

@@ -585,3 +585,50 @@ fn regression_a_folder_briefly_at_two_paths_keeps_its_synced_content() {
         "##,
     );
 }
+
+/// Found by the simulation (seed 84373): a crash cut a sync after it downloaded a file Drive
+/// had moved (recording it at its new place) and before it trashed the old local copy. The
+/// synced tree then had the Drive id at both paths, the change feed said nothing new, and
+/// the old copy stayed forever, on one side only.
+#[test]
+fn regression_seed_84373_a_crash_between_recording_a_move_and_trashing_the_old_copy() {
+    replay(
+        r##"
+        local mkdir "c.txt"
+        sync advance=3600
+        drive mv "c.txt" "C.TXT"
+        local write "c.txt/C.txt" "L1 c.txt/C.txt\n"
+        drive write "C.TXT/d.txt" "D3 C.TXT/d.txt\n"
+        sync advance=0
+        local write "C.TXT/d.txt" "L4 C.TXT/d.txt\n"
+        drive mv "C.TXT/C.txt" "C.TXT/a"
+        drive mv "C.TXT/d.txt" "d.txt"
+        local write "C.TXT/a" "L6 C.TXT/a\n"
+        drive write "d.txt" "D7 d.txt\n"
+        sync advance=3600 crash=14:before
+        "##,
+    );
+}
+
+/// Found by the simulation (seed 101863): a Drive folder moved to where the folder holding it
+/// had been; the trash of its old local place failed (the user moved that folder meanwhile),
+/// and the old place, inside the new one, was not dropped from the synced tree.
+#[test]
+fn regression_seed_101863_a_folder_moved_into_its_own_old_parents_place() {
+    replay(
+        r##"
+        drive mkdir "C.txt/d.txt"
+        drive write "b/a" "D4 b/a\n"
+        drive mv "C.txt" "b/C.txt"
+        drive write "c.txt" "D5 c.txt\n"
+        sync advance=1
+        drive mv "b/C.txt" "C.txt"
+        drive append "c.txt" "+d8\n"
+        drive mv "C.txt/d.txt" "b/C.txt"
+        local mv "c.txt" "C.txt"
+        drive write "b/C.txt/c.txt" "D10 b/C.txt/c.txt\n"
+        sync advance=0
+          during 12 local mv "b/C.txt" "b/c.txt"
+        "##,
+    );
+}
