@@ -29,12 +29,8 @@ pub(crate) fn stale_entries<'a>(
     recorded: &HashMap<DriveId, RelPath>,
     planned: impl Fn(&DriveId) -> Option<&'a RelPath>,
 ) -> Vec<BaseChange> {
-    let mut at: HashMap<&DriveId, Vec<&RelPath>> = HashMap::new();
-    for (p, b) in base {
-        at.entry(&b.id).or_default().push(p);
-    }
     let mut stale: Vec<RelPath> = Vec::new();
-    for (id, paths) in at.into_iter().filter(|(_, ps)| ps.len() > 1) {
+    for (id, paths) in shared_ids(base) {
         let keep = recorded
             .get(id)
             .or_else(|| planned(id))
@@ -62,6 +58,16 @@ pub(crate) fn stale_entries<'a>(
     changes
 }
 
+/// The Drive ids `base` has at more than one path, with those paths.
+fn shared_ids(base: &Tree<BaseEntry>) -> HashMap<&DriveId, Vec<&RelPath>> {
+    let mut at: HashMap<&DriveId, Vec<&RelPath>> = HashMap::new();
+    for (p, b) in base {
+        at.entry(&b.id).or_default().push(p);
+    }
+    at.retain(|_, paths| paths.len() > 1);
+    at
+}
+
 /// Whether `base` has a Drive id at more than one path.
 pub(crate) fn has_shared_ids(base: &Tree<BaseEntry>) -> bool {
     let mut seen = HashSet::with_capacity(base.len());
@@ -75,15 +81,7 @@ pub(crate) fn has_shared_ids(base: &Tree<BaseEntry>) -> bool {
 /// then treats them as deleted on Drive there, which is what the cut sync was doing: trashed
 /// locally if unchanged, kept and uploaded if changed. Returns how many were marked.
 pub(crate) fn mark_left_places(base: &mut Tree<BaseEntry>, remote: &Tree<RemoteEntry>) -> usize {
-    let mut count: HashMap<&DriveId, usize> = HashMap::new();
-    for b in base.values() {
-        *count.entry(&b.id).or_default() += 1;
-    }
-    let shared: HashSet<DriveId> = count
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(id, _)| id.clone())
-        .collect();
+    let shared: HashSet<DriveId> = shared_ids(base).into_keys().cloned().collect();
     if shared.is_empty() {
         return 0;
     }
@@ -107,22 +105,27 @@ mod tests {
     use super::*;
     use drivesync_model::{Kind, LocalStamp};
 
-    fn entry(id: &str, kind: Kind) -> BaseEntry {
-        BaseEntry {
+    fn remote(id: &str, kind: Kind) -> RemoteEntry {
+        RemoteEntry {
             id: DriveId::new(id),
             parent: DriveId::new("root"),
-            remote_name: id.to_owned(),
+            name: id.to_owned(),
             kind,
             mime_type: String::new(),
             md5: None,
             size: 0,
             version: 1,
-            local: LocalStamp {
-                size: 0,
-                mtime_ns: 0,
-                file_id: 0,
-            },
+            modified: None,
         }
+    }
+
+    fn entry(id: &str, kind: Kind) -> BaseEntry {
+        let stamp = LocalStamp {
+            size: 0,
+            mtime_ns: 0,
+            file_id: 0,
+        };
+        drivesync_reconcile::base_of(&remote(id, kind), stamp, None)
     }
 
     fn p(s: &str) -> RelPath {
@@ -205,20 +208,9 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let remote_entry = |id: &str| RemoteEntry {
-            id: DriveId::new(id),
-            parent: DriveId::new("root"),
-            name: id.to_owned(),
-            kind: Kind::File,
-            mime_type: String::new(),
-            md5: None,
-            size: 0,
-            version: 1,
-            modified: None,
-        };
         let remote: Tree<RemoteEntry> = [
-            (p("new.txt"), remote_entry("f")),
-            (p("other.txt"), remote_entry("o")),
+            (p("new.txt"), remote("f", Kind::File)),
+            (p("other.txt"), remote("o", Kind::File)),
         ]
         .into_iter()
         .collect();
