@@ -49,6 +49,8 @@ pub(crate) struct Exec<'a> {
     pub pending: Mutex<HashMap<RelPath, DriveId>>,
     /// One permit per op at work (the pair's concurrency).
     pub slots: tokio::sync::Semaphore,
+    /// Small files read for their uploads in groups.
+    pub ahead: crate::readahead::ReadAhead,
     pub now: DateTime<Utc>,
     pub host: &'a str,
     pub events: &'a Events,
@@ -569,8 +571,14 @@ impl Exec<'_> {
         replace: Option<&DriveId>,
         expect: &LocalStamp,
     ) -> Result<Done, OpError> {
-        // One trip to the disk: the stamp of the file opened for the upload is the re-check.
-        let mut file = match self.fs.upload_path(path).await {
+        // One trip to the disk (shared by a group of small files): the stamp of the file
+        // opened for the upload is the re-check.
+        let read = if expect.size <= crate::readahead::SMALL {
+            self.ahead.take(self.fs, path).await
+        } else {
+            self.fs.upload_path(path).await
+        };
+        let mut file = match read {
             Ok(f) => f,
             Err(FsError::NotFound { .. }) => return Err(self.vanished(path)),
             Err(FsError::NotAFile { .. }) => return Err(self.changed(path)),

@@ -19,6 +19,15 @@ use crate::EngineError;
 /// At most this many ops per transaction.
 const MAX_BATCH: usize = 256;
 
+/// A batch smaller than this waits [`LINGER`] for more ops to finish before it is written
+/// (on a multi-threaded runtime): every transaction has a fixed cost (its pages written to
+/// the log, its locks), and a burst of small transfers otherwise commits two or three ops at
+/// a time. An op waiting holds no transfer slot, so the transfers go on meanwhile.
+const LINGER_BELOW: usize = 16;
+
+/// How long a small batch waits for company.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// What one finished op commits.
 pub(crate) struct Job {
     /// Its synced-tree changes.
@@ -94,10 +103,11 @@ impl GroupCommit {
         }
     }
 
-    /// Writes `batch` on a blocking thread and hands out the results. If this future is
-    /// dropped midway, the batch's ops get an error (their commit may or may not have
-    /// landed, as in a crash) and the writer's flag is cleared, so the waiters go on.
-    async fn write(&self, batch: Vec<(u64, Job)>) {
+    /// Writes `batch` (with the ops that join it while a small one lingers) on a blocking
+    /// thread and hands out the results. If this future is dropped midway, the batch's ops
+    /// get an error (their commit may or may not have landed, as in a crash) and the
+    /// writer's flag is cleared, so the waiters go on.
+    async fn write(&self, mut batch: Vec<(u64, Job)>) {
         struct Release<'a> {
             group: &'a GroupCommit,
             tickets: Vec<u64>,
@@ -118,11 +128,24 @@ impl GroupCommit {
                 self.group.done.notify_waiters();
             }
         }
-        let tickets: Vec<u64> = batch.iter().map(|(t, _)| *t).collect();
         let mut release = Release {
             group: self,
-            tickets: tickets.clone(),
+            tickets: batch.iter().map(|(t, _)| *t).collect(),
         };
+        // A single-threaded runtime (the deterministic simulation) commits inline: how
+        // many ops join a batch must not depend on when another thread finishes.
+        let threaded = tokio::runtime::Handle::current().runtime_flavor()
+            != tokio::runtime::RuntimeFlavor::CurrentThread;
+        if threaded && batch.len() < LINGER_BELOW {
+            tokio::time::sleep(LINGER).await;
+            let mut q = self.queue();
+            let n = q.waiting.len().min(MAX_BATCH.saturating_sub(batch.len()));
+            let joined: Vec<_> = q.waiting.drain(..n).collect();
+            drop(q);
+            release.tickets.extend(joined.iter().map(|(t, _)| *t));
+            batch.extend(joined);
+        }
+        let tickets = release.tickets.clone();
         let (db, pair) = (self.db.clone(), self.pair);
         let work = move || {
             let ops: Vec<_> = batch
@@ -131,11 +154,10 @@ impl GroupCommit {
                 .collect();
             db.commit_ops(pair, &ops)
         };
-        // A single-threaded runtime (the deterministic simulation) commits inline: how
-        // many ops join a batch must not depend on when another thread finishes.
-        let outcome = match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::CurrentThread => Ok(work()),
-            _ => tokio::task::spawn_blocking(work).await,
+        let outcome = if threaded {
+            tokio::task::spawn_blocking(work).await
+        } else {
+            Ok(work())
         };
         let results: Vec<Result<(), EngineError>> = match outcome {
             Ok(Ok(each)) => each
@@ -261,6 +283,39 @@ mod tests {
                 "op {t} of the dropped batch is told"
             );
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_op_finishing_while_a_small_batch_lingers_joins_it() {
+        let (db, pair) = setup();
+        let group = GroupCommit::new(db.clone(), pair);
+        let job = |p: &str| Job {
+            changes: vec![],
+            activity: activity(p),
+        };
+        group.queue().writing = true;
+        let write = group.write(vec![(1, job("first"))]);
+        tokio::pin!(write);
+        // Polled once: it lingers before writing.
+        tokio::select! {
+            biased;
+            () = &mut write => panic!("a batch of one was written without lingering"),
+            () = std::future::ready(()) => {}
+        }
+        group.queue().waiting.push((2, job("second")));
+        write.await;
+        let mut q = group.queue();
+        assert!(q.waiting.is_empty(), "the second op joined the batch");
+        assert!(matches!(q.results.remove(&1), Some(Ok(()))));
+        assert!(matches!(q.results.remove(&2), Some(Ok(()))));
+        drop(q);
+        let logged = db
+            .activity(&drivesync_state::ActivityQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(logged.len(), 2);
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ pub mod live;
 
 pub use live::Scope;
 mod observe;
+mod readahead;
 mod report;
 mod sessions;
 mod stale;
@@ -448,6 +449,7 @@ impl Engine {
             group: group::GroupCommit::new(self.db.clone(), self.pair.id),
             pending: Mutex::new(HashMap::new()),
             slots: tokio::sync::Semaphore::new(self.pair.settings.concurrency.max(1)),
+            ahead: readahead::ReadAhead::default(),
             now: opts.now,
             host: &opts.host,
             events: &self.events,
@@ -493,7 +495,10 @@ impl Engine {
                             report.held += 1;
                             held.hold(op);
                         }
-                        None => running.push(self.run_op(op, &exec, opts)),
+                        None => {
+                            exec.ahead.launched(op);
+                            running.push(self.run_op(op, &exec, opts));
+                        }
                     }
                 }
                 match running.next().await {

@@ -191,6 +191,18 @@ pub trait LocalFs: Send + Sync {
     /// Read-only.
     async fn upload_path(&self, path: &RelPath) -> Result<UploadFile, FsError>;
 
+    /// [`LocalFs::upload_path`] of each of `paths`, one result per path in the same order.
+    /// For many small files [`StdFs`] reads them all in one blocking call.
+    ///
+    /// [`StdFs`]: crate::StdFs
+    async fn upload_many(&self, paths: &[RelPath]) -> Vec<Result<UploadFile, FsError>> {
+        let mut out = Vec::with_capacity(paths.len());
+        for p in paths {
+            out.push(self.upload_path(p).await);
+        }
+        out
+    }
+
     /// Deletes a partial download left behind by an interrupted sync. Refuses (`Io`) any
     /// file whose name does not start with [`PARTIAL_PREFIX`]: nothing else is ever deleted
     /// for good. Idempotent (absent is fine).

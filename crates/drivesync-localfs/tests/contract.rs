@@ -65,6 +65,17 @@ async fn stat_and_list(r: &dyn Raw) {
         "a large file is streamed from its path"
     );
     assert_eq!(std::fs::read(&up.path).unwrap(), big);
+    // Several at once, as for hashing.
+    let many = fs
+        .upload_many(&[rel("big"), rel("nope"), rel("a"), rel("b.txt")])
+        .await;
+    assert_eq!(many.len(), 4);
+    assert!(many[0].as_ref().unwrap().content.is_none());
+    assert!(many[1].as_ref().unwrap_err().is_not_found());
+    assert!(matches!(many[2], Err(FsError::NotAFile { .. })));
+    let small = many[3].as_ref().unwrap();
+    assert_eq!(small.content.as_deref(), Some(&b"hello"[..]));
+    assert_eq!(small.stamp, m.stamp);
 }
 
 async fn rename_never_replaces(r: &dyn Raw) {

@@ -174,8 +174,17 @@ impl RelPath {
 }
 
 impl Ord for RelPath {
+    /// By components, computed on the bytes: at the first byte where the two differ, a `/`
+    /// (the end of a component) sorts below any byte of a name, which is what comparing the
+    /// components one by one gives. Synced trees are ordered maps of paths, so this runs on
+    /// every lookup.
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.components().cmp(other.components())
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        let key = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+        match a.iter().zip(b).position(|(x, y)| x != y) {
+            Some(i) => key(a[i]).cmp(&key(b[i])),
+            None => a.len().cmp(&b.len()),
+        }
     }
 }
 
@@ -266,6 +275,24 @@ mod tests {
         let mut v = vec![p("a b"), p("a/z"), p("a"), p("a-b")];
         v.sort();
         assert_eq!(v, vec![p("a"), p("a/z"), p("a b"), p("a-b")]);
+    }
+
+    proptest::proptest! {
+        /// The byte-wise order is the order of the components, compared one by one.
+        #[test]
+        fn order_is_by_components(
+            a in proptest::collection::vec("[a/ .!\\-~\u{e9}]{1,3}", 0..4),
+            b in proptest::collection::vec("[a/ .!\\-~\u{e9}]{1,3}", 0..4),
+        ) {
+            let path = |parts: &[String]| {
+                let names: Vec<String> = parts.iter().map(|n| n.replace('/', "_")).collect();
+                RelPath::new(names.join("/")).ok()
+            };
+            if let (Some(x), Some(y)) = (path(&a), path(&b)) {
+                proptest::prop_assert_eq!(x.cmp(&y), x.components().cmp(y.components()));
+                proptest::prop_assert_eq!(x.cmp(&y) == std::cmp::Ordering::Equal, x == y);
+            }
+        }
     }
 
     #[test]

@@ -241,12 +241,12 @@ impl StateDb {
     ) -> Result<Vec<Result<(), StateError>>, StateError> {
         let err = self.err("update a pair's synced tree");
         let mut conn = self.conn();
-        self.ensure_pair(&conn, pair)?;
         let checked: Vec<Result<(), StateError>> = ops
             .iter()
             .map(|(changes, _)| changes.iter().try_for_each(check))
             .collect();
         let tx = conn.transaction().map_err(&err)?;
+        self.ensure_pair(&tx, pair)?;
         let written = ops
             .iter()
             .zip(&checked)

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use drivesync_model::RelPath;
 
 use crate::{Expect, FsError, FsKind, Hashed, Listing, LocalFs, Meta, Skipped, Staged, Trashed};
-use crate::{UploadFile, PARTIAL_PREFIX, SMALL_FILE};
+use crate::{UploadFile, PARTIAL_PREFIX};
 
 /// The real file system under one pair root.
 #[derive(Debug, Clone)]
@@ -52,6 +52,32 @@ async fn blocking<T: Send + 'static>(
             path,
             source: io::Error::other(e),
         }),
+    }
+}
+
+/// `f` of each of `paths` (under `root`), all in one blocking call: for small files the
+/// hand-off to another thread costs more than the work. If that call cannot run (the
+/// runtime is shutting down), every path gets the error.
+async fn each_blocking<T: Send + 'static>(
+    root: &Path,
+    paths: &[RelPath],
+    op: &'static str,
+    f: fn(&Path) -> Result<T, FsError>,
+) -> Vec<Result<T, FsError>> {
+    let abs: Vec<PathBuf> = paths.iter().map(|p| p.to_path(root)).collect();
+    let first = abs.first().cloned().unwrap_or_else(|| root.to_path_buf());
+    let all = abs.clone();
+    match blocking(op, first, move || Ok(all.iter().map(|a| f(a)).collect())).await {
+        Ok(each) => each,
+        Err(e) => abs
+            .into_iter()
+            .map(|path| FsError::Io {
+                op,
+                path,
+                source: io::Error::other(e.to_string()),
+            })
+            .map(Err)
+            .collect(),
     }
 }
 
@@ -134,24 +160,7 @@ impl LocalFs for StdFs {
     }
 
     async fn hash_many(&self, paths: &[RelPath]) -> Vec<Result<Hashed, FsError>> {
-        let abs: Vec<PathBuf> = paths.iter().map(|p| p.to_path(&self.root)).collect();
-        let n = abs.len();
-        let first = abs.first().cloned().unwrap_or_else(|| self.root.clone());
-        match blocking("read", first, move || {
-            Ok(abs.iter().map(|a| ops::hash_file(a)).collect::<Vec<_>>())
-        })
-        .await
-        {
-            Ok(each) => each,
-            // The blocking task itself failed (the runtime is shutting down): every file.
-            Err(_) => {
-                let mut out = Vec::with_capacity(n);
-                for p in paths {
-                    out.push(self.hash(p).await);
-                }
-                out
-            }
-        }
+        each_blocking(&self.root, paths, "read", ops::hash_file).await
     }
 
     async fn create_dir(&self, path: &RelPath) -> Result<Meta, FsError> {
@@ -275,37 +284,11 @@ impl LocalFs for StdFs {
     }
 
     async fn upload_path(&self, path: &RelPath) -> Result<UploadFile, FsError> {
-        let op = "read";
         let abs = path.to_path(&self.root);
-        blocking(op, abs.clone(), move || {
-            let stamp = match ops::lstat(&abs, op)? {
-                Some(m) if m.kind == FsKind::File => m.stamp,
-                Some(_) => return Err(FsError::NotAFile { op, path: abs }),
-                None => return Err(FsError::NotFound { op, path: abs }),
-            };
-            // Fail now, not in the middle of an upload, if it cannot be read.
-            let mut f = fs::File::open(&abs).map_err(|e| FsError::from_io(op, &abs, e))?;
-            if stamp.size > SMALL_FILE {
-                return Ok(UploadFile {
-                    path: abs,
-                    stamp,
-                    content: None,
-                    _keep: None,
-                });
-            }
-            let mut content = Vec::with_capacity(stamp.size as usize + 1);
-            io::Read::read_to_end(&mut f, &mut content)
-                .map_err(|e| FsError::from_io(op, &abs, e))?;
-            // The open file's stamp after reading it: a change made since the lstat (or a
-            // different file put in its place) makes it differ from the plan's.
-            let md = f.metadata().map_err(|e| FsError::from_io(op, &abs, e))?;
-            Ok(UploadFile {
-                path: abs,
-                stamp: ops::meta_from(&md).stamp,
-                content: Some(content),
-                _keep: None,
-            })
-        })
-        .await
+        blocking("read", abs.clone(), move || ops::read_for_upload(&abs)).await
+    }
+
+    async fn upload_many(&self, paths: &[RelPath]) -> Vec<Result<UploadFile, FsError>> {
+        each_blocking(&self.root, paths, "read", ops::read_for_upload).await
     }
 }

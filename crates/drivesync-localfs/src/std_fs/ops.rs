@@ -9,7 +9,7 @@ use std::time::UNIX_EPOCH;
 use drivesync_model::{LocalStamp, Md5, RelPath};
 use md5::Digest;
 
-use crate::{FsError, FsKind, Hashed, Meta};
+use crate::{FsError, FsKind, Hashed, Meta, UploadFile, SMALL_FILE};
 
 /// Read buffer for hashing.
 const HASH_BUF: usize = 256 * 1024;
@@ -106,7 +106,9 @@ pub(crate) fn hash_file(abs: &Path) -> Result<Hashed, FsError> {
         });
     }
     let mut hasher = md5::Md5::new();
-    let mut buf = vec![0u8; HASH_BUF];
+    // Sized to the file (one read and the end) up to HASH_BUF: a small file does not pay
+    // for zeroing, or mapping, a large buffer.
+    let mut buf = vec![0u8; HASH_BUF.min(before.stamp.size as usize + 1)];
     let mut total = 0u64;
     loop {
         match file.read(&mut buf) {
@@ -128,6 +130,49 @@ pub(crate) fn hash_file(abs: &Path) -> Result<Hashed, FsError> {
     Ok(Hashed {
         md5: Md5(hasher.finalize().into()),
         meta: before,
+    })
+}
+
+/// `abs`'s content to upload: the file opened (so an unreadable one fails now, not in the
+/// middle of an upload) and, when it has at most [`SMALL_FILE`] bytes, read whole, with the
+/// open file's stamp taken after the read.
+pub(crate) fn read_for_upload(abs: &Path) -> Result<UploadFile, FsError> {
+    let op = "read";
+    let stamp = match lstat(abs, op)? {
+        Some(m) if m.kind == FsKind::File => m.stamp,
+        Some(_) => {
+            return Err(FsError::NotAFile {
+                op,
+                path: abs.to_path_buf(),
+            })
+        }
+        None => {
+            return Err(FsError::NotFound {
+                op,
+                path: abs.to_path_buf(),
+            })
+        }
+    };
+    let mut f = fs::File::open(abs).map_err(|e| FsError::from_io(op, abs, e))?;
+    if stamp.size > SMALL_FILE {
+        return Ok(UploadFile {
+            path: abs.to_path_buf(),
+            stamp,
+            content: None,
+            _keep: None,
+        });
+    }
+    let mut content = Vec::with_capacity(stamp.size as usize + 1);
+    f.read_to_end(&mut content)
+        .map_err(|e| FsError::from_io(op, abs, e))?;
+    // A change made since the lstat (or a different file put in its place) makes this
+    // stamp differ from the plan's.
+    let md = f.metadata().map_err(|e| FsError::from_io(op, abs, e))?;
+    Ok(UploadFile {
+        path: abs.to_path_buf(),
+        stamp: meta_from(&md).stamp,
+        content: Some(content),
+        _keep: None,
     })
 }
 
