@@ -581,7 +581,9 @@ impl Exec<'_> {
         let mut file = match read {
             Ok(f) => f,
             Err(FsError::NotFound { .. }) => return Err(self.vanished(path)),
-            Err(FsError::NotAFile { .. }) => return Err(self.changed(path)),
+            Err(FsError::NotAFile { .. } | FsError::Changed { .. }) => {
+                return Err(self.changed(path))
+            }
             Err(e) => return Err(OpError::fs(path, e)),
         };
         if file.stamp != *expect {

@@ -23,7 +23,7 @@ const MAX_BATCH: usize = 256;
 /// (on a multi-threaded runtime): every transaction has a fixed cost (its pages written to
 /// the log, its locks), and a burst of small transfers otherwise commits two or three ops at
 /// a time. An op waiting holds no transfer slot, so the transfers go on meanwhile.
-const LINGER_BELOW: usize = 16;
+const LINGER_BELOW: usize = 32;
 
 /// How long a small batch waits for company.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(1);

@@ -473,7 +473,7 @@ impl Engine {
             let mut waiting = batch.iter();
             let mut running = FuturesUnordered::new();
             loop {
-                while running.len() < width * 4 {
+                while running.len() < width * 8 {
                     let Some(op) = waiting.next() else { break };
                     match held.blocking(op) {
                         // Not an error of its own: the failed op it waits for is one, so

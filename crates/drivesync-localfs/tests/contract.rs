@@ -331,6 +331,17 @@ async fn symlinks_are_not_followed(r: &dyn Raw) {
         Err(FsError::NotAFolder { .. })
     ));
     assert_eq!(r.names("real"), Vec::<String>::new());
+    // Never read through a link: neither to hash nor to upload.
+    r.write("file", b"x");
+    r.symlink("file-link", "file");
+    assert!(matches!(
+        fs.hash(&rel("file-link")).await,
+        Err(FsError::NotAFile { .. })
+    ));
+    assert!(matches!(
+        fs.upload_path(&rel("file-link")).await,
+        Err(FsError::NotAFile { .. })
+    ));
 }
 
 macro_rules! contract {

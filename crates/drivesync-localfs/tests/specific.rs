@@ -185,3 +185,28 @@ async fn std_missing_root_parent_errors_say_where() {
         "{e}"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn std_a_fifo_is_not_a_file_and_reading_it_does_not_block() {
+    let r = std_raw();
+    let fifo = rel("pipe").to_path(r.fs.root());
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return;
+    }
+    let hashed = tokio::time::timeout(std::time::Duration::from_secs(5), r.fs.hash(&rel("pipe")))
+        .await
+        .expect("hashing a FIFO must not wait for a writer");
+    assert!(
+        matches!(hashed, Err(FsError::NotAFile { .. })),
+        "{hashed:?}"
+    );
+    let up = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        r.fs.upload_path(&rel("pipe")),
+    )
+    .await
+    .expect("reading a FIFO must not wait for a writer");
+    assert!(matches!(up, Err(FsError::NotAFile { .. })), "{up:?}");
+}

@@ -138,7 +138,9 @@ impl LocalFs for StdFs {
                         continue;
                     }
                 };
-                match fs::symlink_metadata(entry.path()) {
+                // Relative to the open folder (no walk of the whole path), not following a
+                // link.
+                match entry.metadata() {
                     Ok(md) => out.entries.push((name, ops::meta_from(&md))),
                     // Removed since the folder was read: it is simply not there.
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}

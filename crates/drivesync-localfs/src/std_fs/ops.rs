@@ -85,92 +85,143 @@ pub(crate) fn check_dirs(root: &Path, dir: &RelPath, op: &'static str) -> Result
     Ok(())
 }
 
-/// Streams the file at `abs` through MD5; [`FsError::Changed`] if it changed meanwhile.
-pub(crate) fn hash_file(abs: &Path) -> Result<Hashed, FsError> {
-    let op = "read";
-    let before = lstat(abs, op)?.ok_or_else(|| FsError::NotFound {
+/// Opens the regular file at `abs` for reading and returns it with its metadata (of the
+/// open file). A symbolic link is not followed and anything but a regular file is
+/// `NotAFile`; where the OS allows it the open itself refuses a link and does not block on
+/// a FIFO, which saves a look-up of the path before it.
+fn open_file(abs: &Path, op: &'static str) -> Result<(fs::File, Meta), FsError> {
+    let not_a_file = || FsError::NotAFile {
         op,
         path: abs.to_path_buf(),
-    })?;
-    if before.kind != FsKind::File {
-        return Err(FsError::NotAFile {
-            op,
-            path: abs.to_path_buf(),
-        });
+    };
+    let not_found = || FsError::NotFound {
+        op,
+        path: abs.to_path_buf(),
+    };
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios"
+    ))]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        options.custom_flags(flags.bits() as i32);
     }
-    let mut file = fs::File::open(abs).map_err(|e| FsError::from_io(op, abs, e))?;
-    let opened = file.metadata().map_err(|e| FsError::from_io(op, abs, e))?;
-    if meta_from(&opened) != before {
-        return Err(FsError::Changed {
-            path: abs.to_path_buf(),
-        });
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios"
+    )))]
+    match lstat(abs, op)? {
+        Some(m) if m.kind == FsKind::File => {}
+        Some(_) => return Err(not_a_file()),
+        None => return Err(not_found()),
     }
-    let mut hasher = md5::Md5::new();
-    // Sized to the file (one read and the end) up to HASH_BUF: a small file does not pay
-    // for zeroing, or mapping, a large buffer.
-    let mut buf = vec![0u8; HASH_BUF.min(before.stamp.size as usize + 1)];
+    let file = match options.open(abs) {
+        Ok(f) => f,
+        #[cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "ios"
+        ))]
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(not_a_file())
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Err(not_found())
+        }
+        Err(e) => return Err(FsError::from_io(op, abs, e)),
+    };
+    let meta = file
+        .metadata()
+        .map(|md| meta_from(&md))
+        .map_err(|e| FsError::from_io(op, abs, e))?;
+    if meta.kind != FsKind::File {
+        return Err(not_a_file());
+    }
+    Ok((file, meta))
+}
+
+/// Reads `file` (`meta` as opened) to its size, by calls of `read` (given the file and the
+/// bytes read so far), and checks it did not change meanwhile ([`FsError::Changed`]): same
+/// metadata after the read, and exactly its size read. A file that grew shows in its
+/// metadata, so nothing past its size needs reading.
+fn read_unchanged(
+    abs: &Path,
+    mut file: fs::File,
+    meta: Meta,
+    mut read: impl FnMut(&mut fs::File, usize) -> io::Result<usize>,
+) -> Result<(), FsError> {
+    let op = "read";
+    let size = meta.stamp.size;
     let mut total = 0u64;
-    loop {
-        match file.read(&mut buf) {
+    while total < size {
+        match read(&mut file, total as usize) {
             Ok(0) => break,
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                total += n as u64;
-            }
+            Ok(n) => total += n as u64,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(FsError::from_io(op, abs, e)),
         }
     }
-    let after = lstat(abs, op)?;
-    if after != Some(before) || total != before.stamp.size {
+    let after = file
+        .metadata()
+        .map(|md| meta_from(&md))
+        .map_err(|e| FsError::from_io(op, abs, e))?;
+    if after != meta || total != size {
         return Err(FsError::Changed {
             path: abs.to_path_buf(),
         });
     }
+    Ok(())
+}
+
+/// Streams the file at `abs` through MD5; [`FsError::Changed`] if it changed meanwhile.
+pub(crate) fn hash_file(abs: &Path) -> Result<Hashed, FsError> {
+    let (file, meta) = open_file(abs, "read")?;
+    let mut hasher = md5::Md5::new();
+    // Sized to the file up to HASH_BUF: a small file does not pay for zeroing, or mapping,
+    // a large buffer.
+    let mut buf = vec![0u8; HASH_BUF.min(meta.stamp.size as usize).max(1)];
+    read_unchanged(abs, file, meta, |f, _| {
+        let n = f.read(&mut buf)?;
+        hasher.update(&buf[..n]);
+        Ok(n)
+    })?;
     Ok(Hashed {
         md5: Md5(hasher.finalize().into()),
-        meta: before,
+        meta,
     })
 }
 
 /// `abs`'s content to upload: the file opened (so an unreadable one fails now, not in the
-/// middle of an upload) and, when it has at most [`SMALL_FILE`] bytes, read whole, with the
-/// open file's stamp taken after the read.
+/// middle of an upload) and, when it has at most [`SMALL_FILE`] bytes, read whole; a file
+/// that changed while read is `Changed`.
 pub(crate) fn read_for_upload(abs: &Path) -> Result<UploadFile, FsError> {
-    let op = "read";
-    let stamp = match lstat(abs, op)? {
-        Some(m) if m.kind == FsKind::File => m.stamp,
-        Some(_) => {
-            return Err(FsError::NotAFile {
-                op,
-                path: abs.to_path_buf(),
-            })
-        }
-        None => {
-            return Err(FsError::NotFound {
-                op,
-                path: abs.to_path_buf(),
-            })
-        }
-    };
-    let mut f = fs::File::open(abs).map_err(|e| FsError::from_io(op, abs, e))?;
-    if stamp.size > SMALL_FILE {
+    let (file, meta) = open_file(abs, "read")?;
+    if meta.stamp.size > SMALL_FILE {
         return Ok(UploadFile {
             path: abs.to_path_buf(),
-            stamp,
+            stamp: meta.stamp,
             content: None,
             _keep: None,
         });
     }
-    let mut content = Vec::with_capacity(stamp.size as usize + 1);
-    f.read_to_end(&mut content)
-        .map_err(|e| FsError::from_io(op, abs, e))?;
-    // A change made since the lstat (or a different file put in its place) makes this
-    // stamp differ from the plan's.
-    let md = f.metadata().map_err(|e| FsError::from_io(op, abs, e))?;
+    let mut content = vec![0u8; meta.stamp.size as usize];
+    read_unchanged(abs, file, meta, |f, at| f.read(&mut content[at..]))?;
     Ok(UploadFile {
         path: abs.to_path_buf(),
-        stamp: meta_from(&md).stamp,
+        stamp: meta.stamp,
         content: Some(content),
         _keep: None,
     })
