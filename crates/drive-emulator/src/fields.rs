@@ -1,7 +1,8 @@
 //! The `fields` system parameter: parsed (`nextPageToken, files(id,name)`, `a/b`, `*`),
 //! checked against the response schema in the discovery document, and applied to responses.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -21,7 +22,33 @@ pub enum FieldMask {
 #[error("Invalid field selection {0}")]
 pub struct FieldsError(pub String);
 
+/// At most this many distinct masks are kept parsed ([`FieldMask::checked`]).
+const CACHED_MASKS: usize = 256;
+
 impl FieldMask {
+    /// [`FieldMask::parse`] of `input` checked against `schema` ([`FieldMask::validate`]).
+    /// A client sends the same few masks again and again, so the checked masks are kept:
+    /// parsing and checking a long mask on every request would be most of a small upload's
+    /// work here.
+    pub fn checked(input: &str, schema: &str) -> Result<Arc<Self>, FieldsError> {
+        type Cache = Mutex<HashMap<(String, String), Arc<FieldMask>>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
+        let cache = CACHE.get_or_init(Cache::default);
+        let key = (schema.to_owned(), input.to_owned());
+        if let Some(m) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(m.clone());
+        }
+        let mask = Self::parse(input)?;
+        mask.validate(schema)?;
+        let mask = Arc::new(mask);
+        let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHED_MASKS {
+            cache.clear();
+        }
+        cache.insert(key, mask.clone());
+        Ok(mask)
+    }
+
     /// Parses a `fields` value. Whitespace around names and separators is allowed.
     pub fn parse(input: &str) -> Result<Self, FieldsError> {
         let mut p = Parser {
@@ -289,6 +316,21 @@ mod tests {
             .unwrap()
             .validate("File")
             .is_err());
+    }
+
+    #[test]
+    fn a_checked_mask_is_parsed_once_and_a_bad_one_is_still_refused() {
+        let a = FieldMask::checked("id,name,parents", "File").unwrap();
+        let b = FieldMask::checked("id,name,parents", "File").unwrap();
+        assert!(
+            Arc::ptr_eq(&a, &b),
+            "the second request reuses the parsed mask"
+        );
+        assert_eq!(*a, FieldMask::parse("id,name,parents").unwrap());
+        // The same text against another schema is checked on its own.
+        assert!(FieldMask::checked("id,name,parents", "About").is_err());
+        assert!(FieldMask::checked("nope", "File").is_err());
+        assert!(FieldMask::checked("nope", "File").is_err());
     }
 
     #[test]

@@ -109,18 +109,20 @@ pub fn user_json() -> Value {
 }
 
 /// The `fields` mask of a request (or `default`), checked against `schema`.
-pub fn fields_mask(p: &Params, default: &str, schema: &str) -> ApiResult<FieldMask> {
+pub fn fields_mask(
+    p: &Params,
+    default: &str,
+    schema: &str,
+) -> ApiResult<std::sync::Arc<FieldMask>> {
     let raw = p.get("fields").unwrap_or(default);
-    let mask = FieldMask::parse(raw)
-        .and_then(|m| m.validate(schema).map(|()| m))
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "invalidParameter",
-                e.to_string(),
-            )
-            .at_param("fields")
-        })?;
+    let mask = FieldMask::checked(raw, schema).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalidParameter",
+            e.to_string(),
+        )
+        .at_param("fields")
+    })?;
     Ok(mask)
 }
 
