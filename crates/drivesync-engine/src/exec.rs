@@ -477,7 +477,7 @@ impl Exec<'_> {
             .get(id)
             .map_or(planned, |e| e.version);
         match self.remote.get(id).await {
-            // A folder's version moves with its content, which the plan checked already.
+            Ok(f) if f.is_folder() && !f.trashed => self.check_folder_unchanged(path, id).await,
             Ok(f) if f.trashed || f.is_folder() || f.version.unwrap_or(0) <= expected => Ok(()),
             Ok(_) => Err(OpError::new(
                 path,
@@ -485,6 +485,50 @@ impl Exec<'_> {
             )),
             Err(DriveError::NotFound { .. }) => Ok(()),
             Err(e) => Err(OpError::drive(path, e)),
+        }
+    }
+
+    /// Re-checks, right before trashing the Drive folder `id`, that nothing the plan saw
+    /// moved into it since (another device moving a file of the pair there) and that nothing
+    /// in it changed: trashing the folder would take that file along. What the plan never
+    /// saw (ignored files, files from outside the pair) goes to Drive's trash with the
+    /// folder, as before.
+    async fn check_folder_unchanged(&self, path: &RelPath, id: &DriveId) -> Result<(), OpError> {
+        let inside = self
+            .remote
+            .list_tree(id)
+            .await
+            .map_err(|e| OpError::drive(path, e))?;
+        let at = self
+            .planned_path(id)
+            .cloned()
+            .unwrap_or_else(|| path.clone());
+        let changed = inside.iter().find(|f| {
+            let Some(planned) = self.planned_path(&f.id) else {
+                return false;
+            };
+            if !planned.starts_with(&at) {
+                return true;
+            }
+            let expected = self
+                .fresh
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&f.id)
+                .map(|e| e.version)
+                .or_else(|| self.planned_remote.get(planned).map(|r| r.version))
+                .unwrap_or(0);
+            !f.is_folder() && f.version.unwrap_or(0) > expected
+        });
+        match changed {
+            Some(f) => Err(OpError::new(
+                path,
+                format!(
+                    "{:?} moved into it or changed on Drive since the sync was planned; not deleting the folder (the next sync handles it)",
+                    f.name
+                ),
+            )),
+            None => Ok(()),
         }
     }
 

@@ -632,3 +632,20 @@ fn regression_seed_101863_a_folder_moved_into_its_own_old_parents_place() {
         "##,
     );
 }
+
+/// Found by the simulation (seed 113415): a local folder replaced by a file, so its Drive
+/// folder is trashed; while the sync ran, another device moved a new, never synced Drive file
+/// into that folder, and the trash took it along.
+#[test]
+fn regression_seed_113415_a_file_moved_into_a_drive_folder_being_trashed() {
+    replay(
+        r##"
+        local mkdir "c.txt"
+        sync advance=60
+        drive write "d.txt" "D6 d.txt\n"
+        local folder-to-file "c.txt" "L7 c.txt\n"
+        sync advance=60 random=13503899862425772988:0 disk-full
+          during 3 drive mv "d.txt" "c.txt/b"
+        "##,
+    );
+}
