@@ -649,3 +649,42 @@ fn regression_seed_113415_a_file_moved_into_a_drive_folder_being_trashed() {
         "##,
     );
 }
+
+/// Found by the simulation (seed 135277): the user moved a new file into a local folder
+/// between drivesync's re-check of that folder and its move to the trash (Drive had
+/// replaced the folder with a file). The file goes to the trash with the folder: the
+/// documented window of `LocalFs::trash` (SEMANTICS.md, known gaps), which the simulation
+/// counts apart instead of as a failure, and only when the file came after drivesync last
+/// listed the folder.
+#[test]
+fn regression_seed_135277_a_file_moved_into_a_local_folder_right_before_its_trash() {
+    let steps = parse(
+        r##"
+        local write "a/b" "L1 a/b\n"
+        local mv "a" "c.txt"
+        sync advance=60
+        local write "a" "L5 a\n"
+        drive folder-to-file "c.txt" "D7 c.txt\n"
+        sync advance=0
+          during 3 local mv "a" "c.txt/C.txt"
+        "##,
+    )
+    .expect("a valid script");
+    let trace = run_steps(&steps, &SimConfig::default()).unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(trace.stats.known_gap, 1, "{}", trace.log.join("\n"));
+    // Moved in before drivesync listed the folder, the same file makes it keep the folder.
+    let steps = parse(
+        r##"
+        local write "a/b" "L1 a/b\n"
+        local mv "a" "c.txt"
+        sync advance=60
+        local write "a" "L5 a\n"
+        drive folder-to-file "c.txt" "D7 c.txt\n"
+        local mv "a" "c.txt/C.txt"
+        sync advance=0
+        "##,
+    )
+    .expect("a valid script");
+    let trace = run_steps(&steps, &SimConfig::default()).unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(trace.stats.known_gap, 0, "{}", trace.log.join("\n"));
+}

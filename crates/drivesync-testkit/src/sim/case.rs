@@ -224,6 +224,8 @@ impl Case {
             st.during = during.into();
             st.in_sync = true;
             st.during_destroyed.clear();
+            st.window_trashed.clear();
+            st.local_touch.clear();
             scope = if self.cfg.scoped {
                 Scope::Touched(std::mem::take(&mut st.touched))
             } else {
@@ -358,7 +360,14 @@ impl Case {
             let st = self.sh.st();
             (
                 st.model.lost(&after),
-                Model::trashed_edits(&watch, &st.during_destroyed, &after),
+                Model::trashed_edits(
+                    &watch,
+                    &st.during_destroyed
+                        .union(&st.window_trashed)
+                        .copied()
+                        .collect(),
+                    &after,
+                ),
             )
         };
         if !lost.is_empty() {

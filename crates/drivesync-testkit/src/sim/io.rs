@@ -223,6 +223,12 @@ impl LocalFs for SimFs {
     }
 
     async fn list_dir(&self, path: &RelPath) -> Result<Listing, FsError> {
+        {
+            let mut st = self.sh.st();
+            st.tick += 1;
+            let t = st.tick;
+            st.listed.insert(path.clone(), t);
+        }
         self.sh.fs.list_dir(path).await
     }
 
@@ -241,7 +247,11 @@ impl LocalFs for SimFs {
     }
 
     async fn trash(&self, path: &RelPath, expect: Expect) -> Result<Trashed, FsError> {
-        self.sh.gated(true, self.sh.fs.trash(path, expect)).await
+        let after = self.sh.enter(true).await;
+        self.sh.note_window(path);
+        let out = self.sh.fs.trash(path, expect).await;
+        self.sh.leave(after).await;
+        out
     }
 
     async fn stage(&self, dir: &RelPath) -> Result<Box<dyn Staged>, FsError> {

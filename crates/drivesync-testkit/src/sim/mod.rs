@@ -181,7 +181,9 @@ pub struct Stats {
     pub faults: u64,
     /// Changes made while a sync ran.
     pub during: u64,
-    /// Overwrites of a Drive edit made in the documented one-request window.
+    /// Overwrites of a Drive edit made in the documented one-request window, and local
+    /// files moved into a folder in the window between drivesync's re-check of the folder
+    /// and its move to the trash.
     pub known_gap: u64,
 }
 
@@ -238,6 +240,14 @@ struct St {
     violations: Vec<(FailureKind, String)>,
     model: Model,
     during_destroyed: HashSet<Md5>,
+    /// Unsynced versions the user put into a local folder after drivesync last listed it
+    /// and before drivesync moved the folder to the trash (the documented window of
+    /// `LocalFs::trash`): in the trash, not lost, and reported apart.
+    pub(super) window_trashed: HashSet<Md5>,
+    /// When the user last changed each local path during the current sync, and when the
+    /// engine last listed each local folder (the event clock `tick`).
+    pub(super) local_touch: HashMap<RelPath, u64>,
+    pub(super) listed: HashMap<RelPath, u64>,
     /// Event clock, for the known-gap window: when the engine last read a file, when the
     /// device last changed it.
     tick: u64,
@@ -330,6 +340,47 @@ impl Shared {
         let base = self.db.base(self.pair.id).unwrap_or_default();
         let of_id = base.values().find(|b| &b.id == id).and_then(|b| b.md5);
         (of_id, synced_set(&base))
+    }
+
+    /// Right before drivesync moves local `path` to the trash: the unsynced versions below
+    /// it that the user put there during this sync, after the engine last listed the folder
+    /// they landed in, are in the documented window between drivesync's re-check and the
+    /// move (see `window_trashed`).
+    fn note_window(&self, path: &RelPath) {
+        let synced = synced_set(&self.db.base(self.pair.id).unwrap_or_default());
+        let files = self.fs.files();
+        let mut st = self.st();
+        for (f, bytes) in files {
+            if f == *path || !f.starts_with(path) {
+                continue;
+            }
+            let m = md5_of(&bytes);
+            if synced.contains(&m) {
+                continue;
+            }
+            let mut at = Some(f.clone());
+            let mut window = false;
+            while let Some(cur) = at.filter(|c| c != path) {
+                let parent = cur.parent();
+                let listed = parent
+                    .as_ref()
+                    .and_then(|d| st.listed.get(d))
+                    .copied()
+                    .unwrap_or(0);
+                if st.local_touch.get(&cur).is_some_and(|t| *t > listed) {
+                    window = true;
+                    break;
+                }
+                at = parent;
+            }
+            if window {
+                st.window_trashed.insert(m);
+                st.stats.known_gap += 1;
+                st.log.push(format!(
+                    "  known gap: {f} was put in {path} after drivesync's re-check; it goes to the trash with the folder"
+                ));
+            }
+        }
     }
 
     /// The synced content at `p`, and every synced content.
@@ -475,6 +526,11 @@ impl Shared {
                 }
             }
             st.touched.extend(a.touched.iter().cloned());
+            if during {
+                for p in &a.touched {
+                    st.local_touch.insert(p.clone(), t);
+                }
+            }
             let what = step.to_string();
             for m in &a.written {
                 st.model.wrote(*m, format!("written by `{}`", what.trim()));
