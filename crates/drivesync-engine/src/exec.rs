@@ -231,6 +231,7 @@ impl Exec<'_> {
                     }),
                 };
                 let to_parent = reloc.parent.as_ref().map_or(&b.parent, |r| &r.to).clone();
+                self.check_still_in(from, id, &b.parent).await?;
                 let f = self
                     .remote
                     .relocate(id, &reloc)
@@ -486,6 +487,30 @@ impl Exec<'_> {
             Err(DriveError::NotFound { .. }) => Ok(()),
             Err(e) => Err(OpError::drive(path, e)),
         }
+    }
+
+    /// Re-checks, right before moving or renaming Drive file `id`, that it is still in the
+    /// folder `parent` where the sync found it: renamed in a folder another device moved it
+    /// to meanwhile, it could take the name of a file there (a duplicate drivesync made).
+    /// The next sync sees that move and plans from it.
+    async fn check_still_in(
+        &self,
+        path: &RelPath,
+        id: &DriveId,
+        parent: &DriveId,
+    ) -> Result<(), OpError> {
+        let f = self
+            .remote
+            .get(id)
+            .await
+            .map_err(|e| OpError::drive(path, e))?;
+        if f.trashed || f.parents.first() != Some(parent) {
+            return Err(OpError::new(
+                path,
+                "it moved on Drive since the sync was planned; not moving it (the next sync handles it)",
+            ));
+        }
+        Ok(())
     }
 
     /// Re-checks, right before trashing the Drive folder `id`, that nothing the plan saw

@@ -688,3 +688,31 @@ fn regression_seed_135277_a_file_moved_into_a_local_folder_right_before_its_tras
     let trace = run_steps(&steps, &SimConfig::default()).unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(trace.stats.known_gap, 0, "{}", trace.log.join("\n"));
 }
+
+/// Found by the simulation (seed 158161): a file renamed locally was renamed on Drive
+/// after another device had moved it into a folder holding a file of the new name, so
+/// drivesync made a duplicate name there. Now the move re-checks the file's folder first.
+#[test]
+fn regression_seed_158161_a_rename_on_drive_after_another_device_moved_the_file() {
+    replay(
+        r##"
+        sync advance=60
+        sync advance=7
+        sync advance=1
+        sync advance=1
+        sync advance=7
+        sync advance=60
+        drive write "a" "D3 a\n"
+        drive mv "a" "c.txt"
+        sync advance=7
+        local mv "c.txt" "a"
+        sync advance=3600 random=8639292111669150120:0 fault=changes:5xx:after:1
+        drive mkdir "a/c.txt"
+        sync advance=3600
+        local mv "a (conflict laptop 2026-11-23 121723)" "c.txt"
+        local write "a/c.txt/b" "L17 a/c.txt/b\n"
+        sync advance=0
+          during 3 drive mv "a (conflict laptop 2026-11-23 121723)" "a/b"
+        "##,
+    );
+}
