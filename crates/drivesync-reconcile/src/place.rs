@@ -76,10 +76,28 @@ pub fn place_claimed(
         .iter()
         .filter_map(|(id, p)| Some((id, parent_of(p)?, p.name())))
         .collect();
-    let synced: HashMap<&DriveId, (&DriveId, &str)> = claims
+    let synced: HashMap<&DriveId, Synced<'_>> = claims
         .iter()
-        .map(|(id, parent, name)| (*id, (parent, *name)))
-        .chain(base.iter().map(|(p, b)| (&b.id, (&b.parent, p.name()))))
+        .map(|(id, parent, name)| {
+            (
+                *id,
+                Synced {
+                    parent,
+                    local: name,
+                    drive: None,
+                },
+            )
+        })
+        .chain(base.iter().map(|(p, b)| {
+            (
+                &b.id,
+                Synced {
+                    parent: &b.parent,
+                    local: p.name(),
+                    drive: Some(b.remote_name.as_str()),
+                },
+            )
+        }))
         .collect();
     let mut out = Placed::default();
     let mut seen: HashSet<DriveId> = HashSet::new();
@@ -114,6 +132,14 @@ pub fn place_claimed(
 
 type Named = (RemoteEntry, String, Option<MappingReason>);
 
+/// Where a synced (or claimed) file was: its Drive folder, its local name, and its Drive name
+/// then (unknown for a claimed create).
+struct Synced<'a> {
+    parent: &'a DriveId,
+    local: &'a str,
+    drive: Option<&'a str>,
+}
+
 /// Is `name` the mapped name or one of its numbered forms (`a (3).txt` for `a.txt`)?
 fn is_form_of(name: &str, mapped: &str) -> bool {
     if name == mapped {
@@ -132,11 +158,13 @@ fn is_form_of(name: &str, mapped: &str) -> bool {
 
 /// Names the children of one folder. Files synced before keep their local name while it is
 /// still a form of their mapped name, so numbering never shifts under existing files; the
-/// others get the plain name if free, else the lowest free number.
+/// others get the plain name if free, else the lowest free number. A file renamed on Drive
+/// keeps a numbered local name only if that is its new name: renamed from `b (2)` to `b`, it
+/// is named again (else a new local `b` would be uploaded next to it, a duplicate).
 fn name_folder(
     folder: &DriveId,
     kids: Vec<RemoteEntry>,
-    synced: &HashMap<&DriveId, (&DriveId, &str)>,
+    synced: &HashMap<&DriveId, Synced<'_>>,
     rules: &NameRules,
 ) -> Vec<Named> {
     let mapped: Vec<(RemoteEntry, String)> = kids
@@ -153,8 +181,9 @@ fn name_folder(
     for (e, name) in mapped {
         let kept = synced
             .get(&e.id)
-            .filter(|(parent, was)| *parent == folder && is_form_of(was, &name))
-            .map(|(_, was)| (*was).to_owned());
+            .filter(|s| s.parent == folder && is_form_of(s.local, &name))
+            .filter(|s| s.local == name || s.drive.is_none_or(|d| d == e.name))
+            .map(|s| s.local.to_owned());
         match kept {
             Some(k) if taken.insert(rules.key(&k)) => out.push((e, k, name)),
             _ => rest.push((e, name)),
@@ -285,6 +314,49 @@ mod tests {
         let p = place(&DriveId::new("root"), files, &base, &rules());
         assert_eq!(p.tree[&RelPath::new("a.txt").unwrap()].id.as_str(), "a2");
         assert_eq!(p.mappings.len(), 1);
+    }
+
+    #[test]
+    fn a_file_renamed_on_drive_from_a_numbered_name_is_named_again() {
+        let synced = |local: &str, drive: &str| {
+            let mut base = Tree::new();
+            base.insert(
+                RelPath::new(local).unwrap(),
+                BaseEntry {
+                    id: DriveId::new("x"),
+                    parent: DriveId::new("root"),
+                    remote_name: drive.into(),
+                    kind: Kind::File,
+                    mime_type: String::new(),
+                    md5: None,
+                    size: 0,
+                    version: 1,
+                    local: LocalStamp {
+                        size: 0,
+                        mtime_ns: 0,
+                        file_id: 0,
+                    },
+                },
+            );
+            base
+        };
+        // Drive name "b (2)", renamed to "b" on Drive: it is "b" locally too.
+        let renamed = vec![file("x", "root", "b", Kind::File)];
+        let p = place(
+            &DriveId::new("root"),
+            renamed.clone(),
+            &synced("b (2)", "b (2)"),
+            &rules(),
+        );
+        assert_eq!(paths(&p), vec![("b".into(), "x".into())]);
+        // Numbered because of a duplicate, Drive name unchanged: it keeps its local name.
+        let p = place(
+            &DriveId::new("root"),
+            renamed,
+            &synced("b (2)", "b"),
+            &rules(),
+        );
+        assert_eq!(paths(&p), vec![("b (2)".into(), "x".into())]);
     }
 
     #[test]

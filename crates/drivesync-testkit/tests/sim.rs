@@ -716,3 +716,21 @@ fn regression_seed_158161_a_rename_on_drive_after_another_device_moved_the_file(
         "##,
     );
 }
+
+/// Found by the simulation (seed 202009): a file synced as `b (2)` was renamed `b` on Drive
+/// while the user made a new local `b`. The placer kept it at `b (2)` (a numbered form of
+/// its new name), so the new local `b` was uploaded next to it: a duplicate drivesync made.
+#[test]
+fn regression_seed_202009_a_drive_rename_from_a_numbered_name_beside_a_new_local_file() {
+    replay(
+        r##"
+        drive write "c.txt/d.txt" "D7 c.txt/d.txt\n"
+        local write "b (2)" "L10 b (2)\n"
+        sync advance=60
+        drive mv "b (2)" "c.txt/b (2)"
+        sync advance=7
+        drive mv "c.txt/b (2)" "c.txt/b"
+        local write "c.txt/b" "L14 c.txt/b\n"
+        "##,
+    );
+}
