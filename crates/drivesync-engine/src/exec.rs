@@ -223,15 +223,18 @@ impl Exec<'_> {
                     .base_at(from)
                     .ok_or_else(|| OpError::new(from, "not in the synced tree"))?;
                 let new_parent = self.parent_id(to)?;
+                // The folder Drive had it in when the sync was planned: the synced one, or
+                // another folder now at the same path (the path is what the plan compared).
+                let now_in = self.planned_parent(id).unwrap_or_else(|| b.parent.clone());
                 let reloc = Relocation {
                     name: Some(name.clone()),
-                    parent: (new_parent != b.parent).then(|| Reparent {
-                        from: b.parent.clone(),
+                    parent: (new_parent != now_in).then(|| Reparent {
+                        from: now_in.clone(),
                         to: new_parent,
                     }),
                 };
-                let to_parent = reloc.parent.as_ref().map_or(&b.parent, |r| &r.to).clone();
-                self.check_still_in(from, id, &b.parent).await?;
+                let to_parent = reloc.parent.as_ref().map_or(&now_in, |r| &r.to).clone();
+                self.check_still_in(from, id, &now_in).await?;
                 let f = self
                     .remote
                     .relocate(id, &reloc)
@@ -487,6 +490,15 @@ impl Exec<'_> {
             Err(DriveError::NotFound { .. }) => Ok(()),
             Err(e) => Err(OpError::drive(path, e)),
         }
+    }
+
+    /// The Drive folder file `id` was in when the sync was planned, or where this sync put it.
+    fn planned_parent(&self, id: &DriveId) -> Option<DriveId> {
+        if let Some(e) = self.fresh.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
+            return Some(e.parent.clone());
+        }
+        let at = self.planned_path(id)?;
+        self.planned_remote.get(at).map(|r| r.parent.clone())
     }
 
     /// Re-checks, right before moving or renaming Drive file `id`, that it is still in the

@@ -734,3 +734,25 @@ fn regression_seed_202009_a_drive_rename_from_a_numbered_name_beside_a_new_local
         "##,
     );
 }
+
+/// Found by the simulation (seed 215322): a file moved locally whose Drive folder had been
+/// replaced, at the same path, by another Drive folder (folders moved on Drive). Its move was
+/// sent from the synced folder, which it no longer was in, and was refused at every sync.
+/// The move now starts from the folder Drive had it in when the sync was planned.
+#[test]
+fn regression_seed_215322_a_local_move_whose_drive_folder_was_replaced_at_the_same_path() {
+    replay(
+        r##"
+        local write "C.txt/C.txt" "L4 C.txt/C.txt\n"
+        local mv "C.txt/C.txt" "C.txt/b"
+        drive mkdir "C.txt/C.txt"
+        sync advance=3600
+        local write "d.txt/d.txt" "L12 d.txt/d.txt\n"
+        drive mv "C.txt/b" "C.txt/C.txt/b"
+        drive mv "C.txt" "d.txt"
+        drive write "d.txt/C.txt/c.txt" "D15 d.txt/C.txt/c.txt\n"
+        local mv "C.txt" "a"
+        drive mv "d.txt/C.txt" "C.txt"
+        "##,
+    );
+}
