@@ -492,6 +492,14 @@ impl Exec<'_> {
         }
     }
 
+    /// Drive's metadata of file `id` now (for the op at `path`).
+    async fn drive_file(&self, path: &RelPath, id: &DriveId) -> Result<File, OpError> {
+        self.remote
+            .get(id)
+            .await
+            .map_err(|e| OpError::drive(path, e))
+    }
+
     /// The Drive folder file `id` was in when the sync was planned, or where this sync put it.
     fn planned_parent(&self, id: &DriveId) -> Option<DriveId> {
         if let Some(e) = self.fresh.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
@@ -511,11 +519,7 @@ impl Exec<'_> {
         id: &DriveId,
         parent: &DriveId,
     ) -> Result<(), OpError> {
-        let f = self
-            .remote
-            .get(id)
-            .await
-            .map_err(|e| OpError::drive(path, e))?;
+        let f = self.drive_file(path, id).await?;
         if f.trashed || f.parents.first() != Some(parent) {
             return Err(OpError::new(
                 path,
@@ -578,11 +582,7 @@ impl Exec<'_> {
         id: &DriveId,
         synced: Option<Md5>,
     ) -> Result<(), OpError> {
-        let f = self
-            .remote
-            .get(id)
-            .await
-            .map_err(|e| OpError::drive(path, e))?;
+        let f = self.drive_file(path, id).await?;
         if f.md5_checksum != synced {
             return Err(OpError::new(
                 path,

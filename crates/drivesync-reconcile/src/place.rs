@@ -276,6 +276,30 @@ mod tests {
         assert!(p.mappings.is_empty());
     }
 
+    /// A synced file `id` in the root at local `path`, named `drive` on Drive.
+    fn synced_at(id: &str, path: &str, drive: &str) -> Tree<BaseEntry> {
+        let mut base = Tree::new();
+        base.insert(
+            RelPath::new(path).unwrap(),
+            BaseEntry {
+                id: DriveId::new(id),
+                parent: DriveId::new("root"),
+                remote_name: drive.into(),
+                kind: Kind::File,
+                mime_type: String::new(),
+                md5: None,
+                size: 0,
+                version: 1,
+                local: LocalStamp {
+                    size: 0,
+                    mtime_ns: 0,
+                    file_id: 0,
+                },
+            },
+        );
+        base
+    }
+
     #[test]
     fn duplicates_are_numbered_and_the_synced_one_keeps_its_name() {
         let files = vec![
@@ -292,25 +316,7 @@ mod tests {
                 ("a.txt".into(), "a1".into())
             ]
         );
-        let mut base = Tree::new();
-        base.insert(
-            RelPath::new("a.txt").unwrap(),
-            BaseEntry {
-                id: DriveId::new("a2"),
-                parent: DriveId::new("root"),
-                remote_name: "a.txt".into(),
-                kind: Kind::File,
-                mime_type: String::new(),
-                md5: None,
-                size: 0,
-                version: 1,
-                local: LocalStamp {
-                    size: 0,
-                    mtime_ns: 0,
-                    file_id: 0,
-                },
-            },
-        );
+        let base = synced_at("a2", "a.txt", "a.txt");
         let p = place(&DriveId::new("root"), files, &base, &rules());
         assert_eq!(p.tree[&RelPath::new("a.txt").unwrap()].id.as_str(), "a2");
         assert_eq!(p.mappings.len(), 1);
@@ -318,28 +324,7 @@ mod tests {
 
     #[test]
     fn a_file_renamed_on_drive_from_a_numbered_name_is_named_again() {
-        let synced = |local: &str, drive: &str| {
-            let mut base = Tree::new();
-            base.insert(
-                RelPath::new(local).unwrap(),
-                BaseEntry {
-                    id: DriveId::new("x"),
-                    parent: DriveId::new("root"),
-                    remote_name: drive.into(),
-                    kind: Kind::File,
-                    mime_type: String::new(),
-                    md5: None,
-                    size: 0,
-                    version: 1,
-                    local: LocalStamp {
-                        size: 0,
-                        mtime_ns: 0,
-                        file_id: 0,
-                    },
-                },
-            );
-            base
-        };
+        let synced = |local: &str, drive: &str| synced_at("x", local, drive);
         // Drive name "b (2)", renamed to "b" on Drive: it is "b" locally too.
         let renamed = vec![file("x", "root", "b", Kind::File)];
         let p = place(

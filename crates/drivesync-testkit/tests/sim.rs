@@ -658,35 +658,26 @@ fn regression_seed_113415_a_file_moved_into_a_drive_folder_being_trashed() {
 /// listed the folder.
 #[test]
 fn regression_seed_135277_a_file_moved_into_a_local_folder_right_before_its_trash() {
-    let steps = parse(
-        r##"
+    let known_gaps = |moved_in: &str| {
+        let script = format!(
+            r##"
         local write "a/b" "L1 a/b\n"
         local mv "a" "c.txt"
         sync advance=60
         local write "a" "L5 a\n"
         drive folder-to-file "c.txt" "D7 c.txt\n"
-        sync advance=0
-          during 3 local mv "a" "c.txt/C.txt"
-        "##,
-    )
-    .expect("a valid script");
-    let trace = run_steps(&steps, &SimConfig::default()).unwrap_or_else(|f| panic!("{f}"));
-    assert_eq!(trace.stats.known_gap, 1, "{}", trace.log.join("\n"));
+        {moved_in}
+        "##
+        );
+        let steps = parse(&script).expect("a valid script");
+        let trace = run_steps(&steps, &SimConfig::default()).unwrap_or_else(|f| panic!("{f}"));
+        (trace.stats.known_gap, trace.log.join("\n"))
+    };
+    let (gaps, log) = known_gaps("sync advance=0\n  during 3 local mv \"a\" \"c.txt/C.txt\"");
+    assert_eq!(gaps, 1, "{log}");
     // Moved in before drivesync listed the folder, the same file makes it keep the folder.
-    let steps = parse(
-        r##"
-        local write "a/b" "L1 a/b\n"
-        local mv "a" "c.txt"
-        sync advance=60
-        local write "a" "L5 a\n"
-        drive folder-to-file "c.txt" "D7 c.txt\n"
-        local mv "a" "c.txt/C.txt"
-        sync advance=0
-        "##,
-    )
-    .expect("a valid script");
-    let trace = run_steps(&steps, &SimConfig::default()).unwrap_or_else(|f| panic!("{f}"));
-    assert_eq!(trace.stats.known_gap, 0, "{}", trace.log.join("\n"));
+    let (gaps, log) = known_gaps("local mv \"a\" \"c.txt/C.txt\"\nsync advance=0");
+    assert_eq!(gaps, 0, "{log}");
 }
 
 /// Found by the simulation (seed 158161): a file renamed locally was renamed on Drive
