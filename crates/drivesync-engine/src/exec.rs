@@ -75,8 +75,8 @@ fn stamp_of(meta: &Meta) -> LocalStamp {
 
 impl Exec<'_> {
     fn fresh(&self, planned: &RemoteEntry) -> RemoteEntry {
-        let fresh = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
-        fresh.get(&planned.id).unwrap_or(planned).clone()
+        self.fresh_entry(&planned.id)
+            .unwrap_or_else(|| planned.clone())
     }
 
     /// Keeps Drive's answer `f` about a file this sync wrote as its newest metadata, at the
@@ -225,7 +225,9 @@ impl Exec<'_> {
                 let new_parent = self.parent_id(to)?;
                 // The folder Drive had it in when the sync was planned: the synced one, or
                 // another folder now at the same path (the path is what the plan compared).
-                let now_in = self.planned_parent(id).unwrap_or_else(|| b.parent.clone());
+                let now_in = self
+                    .known(id)
+                    .map_or_else(|| b.parent.clone(), |e| e.parent);
                 let reloc = Relocation {
                     name: Some(name.clone()),
                     parent: (new_parent != now_in).then(|| Reparent {
@@ -474,15 +476,10 @@ impl Exec<'_> {
         id: &DriveId,
         planned: u64,
     ) -> Result<(), OpError> {
-        let expected = self
-            .fresh
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .map_or(planned, |e| e.version);
+        let expected = self.fresh_entry(id).map_or(planned, |e| e.version);
         match self.remote.get(id).await {
             Ok(f) if f.is_folder() && !f.trashed => self.check_folder_unchanged(path, id).await,
-            Ok(f) if f.trashed || f.is_folder() || f.version.unwrap_or(0) <= expected => Ok(()),
+            Ok(f) if f.trashed || f.version.unwrap_or(0) <= expected => Ok(()),
             Ok(_) => Err(OpError::new(
                 path,
                 "it changed on Drive since the sync was planned; not deleting it (the next sync handles it)",
@@ -500,13 +497,23 @@ impl Exec<'_> {
             .map_err(|e| OpError::drive(path, e))
     }
 
-    /// The Drive folder file `id` was in when the sync was planned, or where this sync put it.
-    fn planned_parent(&self, id: &DriveId) -> Option<DriveId> {
-        if let Some(e) = self.fresh.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
-            return Some(e.parent.clone());
-        }
-        let at = self.planned_path(id)?;
-        self.planned_remote.get(at).map(|r| r.parent.clone())
+    /// What this sync learnt of Drive file `id` from Drive's answers.
+    fn fresh_entry(&self, id: &DriveId) -> Option<RemoteEntry> {
+        self.fresh
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Drive file `id` as this sync last knew it: from Drive's answers during the sync, else
+    /// as planned.
+    fn known(&self, id: &DriveId) -> Option<RemoteEntry> {
+        self.fresh_entry(id).or_else(|| {
+            self.planned_path(id)
+                .and_then(|at| self.planned_remote.get(at))
+                .cloned()
+        })
     }
 
     /// Re-checks, right before moving or renaming Drive file `id`, that it is still in the
@@ -551,14 +558,7 @@ impl Exec<'_> {
             if !planned.starts_with(&at) {
                 return true;
             }
-            let expected = self
-                .fresh
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&f.id)
-                .map(|e| e.version)
-                .or_else(|| self.planned_remote.get(planned).map(|r| r.version))
-                .unwrap_or(0);
+            let expected = self.known(&f.id).map_or(0, |e| e.version);
             !f.is_folder() && f.version.unwrap_or(0) > expected
         });
         match changed {

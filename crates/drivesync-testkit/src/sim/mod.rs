@@ -243,11 +243,11 @@ struct St {
     /// Unsynced versions the user put into a local folder after drivesync last listed it
     /// and before drivesync moved the folder to the trash (the documented window of
     /// `LocalFs::trash`): in the trash, not lost, and reported apart.
-    pub(super) window_trashed: HashSet<Md5>,
+    window_trashed: HashSet<Md5>,
     /// When the user last changed each local path during the current sync, and when the
     /// engine last listed each local folder (the event clock `tick`).
-    pub(super) local_touch: HashMap<RelPath, u64>,
-    pub(super) listed: HashMap<RelPath, u64>,
+    local_touch: HashMap<RelPath, u64>,
+    listed: HashMap<RelPath, u64>,
     /// Event clock, for the known-gap window: when the engine last read a file, when the
     /// device last changed it.
     tick: u64,
