@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use drivesync_drive::{
     DriveError, File, NewFile, Relocation, RemoteStore, Reparent, UploadKey, UploadSource,
 };
-use drivesync_localfs::{Expect, FsError, FsKind, LocalFs, Meta};
+use drivesync_localfs::{Expect, FsError, FsKind, IssueKind, LocalFs, Meta};
 use drivesync_model::{
     BaseEntry, DriveId, Kind, LocalStamp, Md5, PairId, RelPath, RemoteEntry, Tree,
 };
@@ -18,6 +18,7 @@ use md5::{Digest, Md5 as Md5Hasher};
 
 use crate::events::{Event, Events};
 use crate::observe::entry_of;
+use crate::report::describe_issue;
 use crate::OpError;
 
 /// What a finished op did.
@@ -353,8 +354,12 @@ impl Exec<'_> {
                 name,
                 replace,
                 expect,
-                ..
-            } => self.upload(path, name, replace.as_ref(), expect).await,
+                md5,
+            } => {
+                let unread = md5.is_none();
+                self.upload(path, name, replace.as_ref(), expect, unread)
+                    .await
+            }
             Op::Download {
                 path,
                 remote,
@@ -651,6 +656,7 @@ impl Exec<'_> {
         name: &str,
         replace: Option<&DriveId>,
         expect: &LocalStamp,
+        unread: bool,
     ) -> Result<Done, OpError> {
         // One trip to the disk (shared by a group of small files): the stamp of the file
         // opened for the upload is the re-check.
@@ -664,6 +670,16 @@ impl Exec<'_> {
             Err(FsError::NotFound { .. }) => return Err(self.vanished(path)),
             Err(FsError::NotAFile { .. } | FsError::Changed { .. }) => {
                 return Err(self.changed(path))
+            }
+            // The scan left it unread (see `hash_deferred`): not being able to read it is
+            // what the scan would have found, an issue rather than a failed op.
+            Err(e @ (FsError::PermissionDenied { .. } | FsError::Io { .. })) if unread => {
+                let issue = IssueKind::Unreadable(e.to_string());
+                return Ok(done(
+                    ActivityKind::Skipped,
+                    describe_issue(&issue),
+                    Vec::new(),
+                ));
             }
             Err(e) => return Err(OpError::fs(path, e)),
         };

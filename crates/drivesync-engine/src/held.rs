@@ -73,7 +73,7 @@ mod tests {
                 mtime_ns: 0,
                 file_id: 0,
             },
-            md5: drivesync_model::Md5([0; 16]),
+            md5: None,
         }
     }
 

@@ -17,6 +17,7 @@ mod readahead;
 mod report;
 mod sessions;
 mod stale;
+mod unread;
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -24,10 +25,11 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use drivesync_drive::{DriveError, RemoteStore};
-use drivesync_localfs::{rescan, scan, FsError, LocalFs, Scan, ScanOptions};
+use drivesync_localfs::{hash_deferred, rescan, scan, FsError, LocalFs, Scan, ScanOptions};
 use drivesync_model::{BaseEntry, DriveId, Kind, LocalEntry, RelPath, Tree};
 use drivesync_reconcile::{
-    check_deletes, plan, DeleteGuard, IgnoreRules, NameRules, Op, Plan, PlanContext, IGNORE_FILE,
+    check_deletes, compares_content, plan, DeleteGuard, IgnoreRules, NameRules, Op, Plan,
+    PlanContext, IGNORE_FILE,
 };
 use drivesync_state::{ActivityKind, BaseChange, NewActivity, Pair, StateDb, StateError};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -101,6 +103,8 @@ struct Cache {
     dirty: BTreeSet<RelPath>,
     /// That scan found exactly the synced tree (a quiet sync).
     clean: bool,
+    /// New files their upload could not read, left out until they change.
+    unread: unread::Unread,
 }
 
 /// Syncs one pair.
@@ -250,6 +254,9 @@ impl Engine {
         let scan_opts = ScanOptions {
             ignore: &is_ignored,
             hash_concurrency: 4,
+            // A dry run reads everything: its plan shows unreadable files as skipped, not
+            // as uploads that would be skipped.
+            defer_new: !opts.dry_run,
         };
         let ignore_file = RelPath::new(IGNORE_FILE).expect("a plain name");
         // Nothing reported, nothing written by the last sync, and the local tree was the
@@ -261,7 +268,7 @@ impl Engine {
         // double the memory of an idle daemon): it is derived again when needed.
         let derive = cached.clean && !untouched;
         let known_local = cached.local.or_else(|| derive.then(|| local_of(&base)));
-        let scanned = match (scope, known_local) {
+        let mut scanned = match (scope, known_local) {
             (_, local) if untouched => local.map(|tree| Scan {
                 tree,
                 ..Scan::default()
@@ -275,6 +282,13 @@ impl Engine {
             }
             _ => Some(scan(self.fs.as_ref(), &base, &scan_opts).await?),
         };
+        let mut unread = cached.unread;
+        if let Some(s) = scanned.as_mut() {
+            unread.hold_back(s, |p| match scope {
+                Scope::Full => true,
+                Scope::Touched(paths) => paths.iter().any(|t| p.starts_with(t)),
+            });
+        }
         tracing::debug!(took = ?started.elapsed(), "local scan done");
         if !opts.dry_run {
             for partial in scanned.iter().flat_map(|s| &s.partials) {
@@ -305,7 +319,7 @@ impl Engine {
                     .as_ref()
                     .is_some_and(|s| same_as_synced(&s.tree, &base)));
         // Nothing was read locally (an idle poll): the local tree is the synced tree's.
-        let scanned = match scanned {
+        let mut scanned = match scanned {
             Some(s) => s,
             None if quiet => Scan::default(),
             None => Scan {
@@ -353,6 +367,14 @@ impl Engine {
                 }
             }
             tracing::debug!(took = ?started.elapsed(), "ignore rules applied");
+            let compared = compares_content(&base_view, &remote_view);
+            hash_deferred(
+                self.fs.as_ref(),
+                &mut scanned,
+                compared,
+                scan_opts.hash_concurrency,
+            )
+            .await;
             let plan = plan(&base_view, &scanned.tree, &remote_view, &ctx);
             (plan, Cow::Owned(base_view), Cow::Owned(remote_view))
         };
@@ -373,6 +395,7 @@ impl Engine {
                 local: (!quiet).then_some(scanned.tree),
                 dirty: cached.dirty,
                 clean: quiet,
+                unread,
             };
             return Ok(report);
         }
@@ -403,11 +426,19 @@ impl Engine {
         }
         self.db.set_last_sync(pair, opts.now)?;
         drop(remote_view);
+        for (path, stamp) in &report.unread {
+            unread.note(path.clone(), *stamp);
+        }
+        let base = synced.unwrap_or(base);
+        if !quiet {
+            hashed_by_upload(&mut scanned.tree, &base);
+        }
         *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Cache {
-            base: Some(synced.unwrap_or(base)),
+            base: Some(base),
             local: (!quiet).then_some(scanned.tree),
             dirty,
             clean: quiet,
+            unread,
         };
         Ok(report)
     }
@@ -646,6 +677,19 @@ impl Engine {
     ) {
         let path = op.path().clone();
         match result {
+            // An upload that could not read a file the scan left unread: a scan issue.
+            Ok(done) if done.kind == ActivityKind::Skipped => {
+                if let Op::Upload { expect, .. } = op {
+                    report.unread.push((path.clone(), *expect));
+                }
+                report.issues.push(format!("{path}: {}", done.message));
+                self.events.send(Event::Finished {
+                    path,
+                    kind: done.kind,
+                    message: done.message,
+                    bytes: 0,
+                });
+            }
             Ok(done) => {
                 report.count(op, done.bytes);
                 self.events.send(Event::Finished {
@@ -689,6 +733,18 @@ fn local_of(base: &Tree<BaseEntry>) -> Tree<LocalEntry> {
             (p.clone(), entry)
         })
         .collect()
+}
+
+/// Gives the files the scan left unread the MD5 their upload found (the synced entry with
+/// the same stamp), so that the kept local tree does not see them as changed.
+fn hashed_by_upload(local: &mut Tree<LocalEntry>, synced: &Tree<BaseEntry>) {
+    for (p, l) in local.iter_mut() {
+        if l.kind == Kind::File && l.md5.is_none() {
+            if let Some(b) = synced.get(p).filter(|b| b.local == l.stamp) {
+                l.md5 = b.md5;
+            }
+        }
+    }
 }
 
 /// Whether the scanned local tree is exactly the synced tree (same entries, kinds, stamps and

@@ -140,7 +140,7 @@ mod tests {
     use super::*;
     use drivesync_localfs::MemFs;
     use drivesync_localfs::StdFs;
-    use drivesync_model::{LocalStamp, Md5};
+    use drivesync_model::LocalStamp;
 
     fn rel(s: &str) -> RelPath {
         RelPath::new(s).unwrap()
@@ -156,7 +156,7 @@ mod tests {
                 mtime_ns: 0,
                 file_id: 0,
             },
-            md5: Md5([0; 16]),
+            md5: None,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use drivesync_drive::DriveError;
 use drivesync_localfs::{FsError, IssueKind};
-use drivesync_model::RelPath;
+use drivesync_model::{LocalStamp, RelPath};
 use drivesync_reconcile::{NameMapping, Op, Plan};
 use drivesync_state::StateError;
 use serde::Serialize;
@@ -103,6 +103,9 @@ pub struct SyncReport {
     pub issues: Vec<String>,
     /// Drive names mapped to other local names.
     pub mappings: Vec<NameMapping>,
+    /// New files their upload found unreadable (path, stamp as planned), also in `issues`.
+    #[serde(skip)]
+    pub(crate) unread: Vec<(RelPath, LocalStamp)>,
 }
 
 impl SyncReport {

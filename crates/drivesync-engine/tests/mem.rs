@@ -297,6 +297,57 @@ async fn one_failing_file_does_not_stop_the_rest() {
 }
 
 #[tokio::test]
+async fn an_unreadable_new_file_is_not_retried_at_every_poll_but_when_reported() {
+    use drivesync_engine::Scope;
+    let r = rig().await;
+    r.fs.write("locked.txt", b"secret");
+    r.fs.set_unreadable("locked.txt", true);
+    let first = r.sync().await;
+    assert_eq!(first.uploaded, 0);
+    assert!(
+        first.issues.iter().any(|i| i.contains("locked.txt")),
+        "{:?}",
+        first.issues
+    );
+    let polls = |n| {
+        let engine = &r.engine;
+        async move {
+            let mut plans = Vec::new();
+            for _ in 0..n {
+                let report = engine
+                    .sync_scoped(&opts(), &Scope::Touched(Default::default()))
+                    .await
+                    .unwrap();
+                assert!(report.errors.is_empty(), "{:#?}", report.errors);
+                plans.push(report.plan.ops.len());
+            }
+            plans
+        }
+    };
+    // Idle polls leave it alone: no upload attempt, no new log entry.
+    assert_eq!(polls(3).await, [0, 0, 0]);
+    let logged = |r: &Rig| {
+        r.db.activity(&Default::default())
+            .unwrap()
+            .iter()
+            .filter(|a| a.path.as_ref().is_some_and(|p| p.as_str() == "locked.txt"))
+            .count()
+    };
+    let before = logged(&r);
+    assert_eq!(polls(2).await, [0, 0]);
+    assert_eq!(logged(&r), before);
+    // Its permissions fixed, the watcher reports it: uploaded.
+    r.fs.set_unreadable("locked.txt", false);
+    let touched = Scope::Touched([rp("locked.txt")].into_iter().collect());
+    let report = r.engine.sync_scoped(&opts(), &touched).await.unwrap();
+    assert_eq!(report.uploaded, 1, "{:#?}", report);
+    assert_eq!(
+        r.remote.content(&r.id_of("locked.txt").await).unwrap(),
+        b"secret"
+    );
+}
+
+#[tokio::test]
 async fn exported_docs_follow_the_doc_and_local_edits_become_conflict_copies() {
     let r = rig_with(PairSettings {
         export_docs: true,

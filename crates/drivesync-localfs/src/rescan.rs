@@ -224,6 +224,15 @@ mod mem_tests {
         ScanOptions {
             ignore: &ignore_ign,
             hash_concurrency: 3,
+            defer_new: false,
+        }
+    }
+
+    /// [`opts`], leaving new files unread.
+    fn deferring() -> ScanOptions<'static> {
+        ScanOptions {
+            defer_new: true,
+            ..opts()
         }
     }
 
@@ -556,6 +565,7 @@ mod mem_tests {
             rounds in prop::collection::vec(prop::collection::vec(change(), 1..6), 1..4),
             synced in any::<bool>(),
             case_insensitive in any::<bool>(),
+            defer in any::<bool>(),
         ) {
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
             rt.block_on(async {
@@ -563,18 +573,17 @@ mod mem_tests {
                 for c in &setup {
                     apply(&fs, c);
                 }
-                let mut tree = full(&fs, &Tree::new()).await.tree;
-                let base = if synced { base_of(&tree) } else { Tree::new() };
-                if synced {
-                    tree = full(&fs, &base).await.tree;
-                }
+                let o = if defer { deferring() } else { opts() };
+                let hashed = full(&fs, &Tree::new()).await.tree;
+                let base = if synced { base_of(&hashed) } else { Tree::new() };
+                let mut tree = scan(&fs, &base, &o).await.unwrap().tree;
                 for round in &rounds {
                     let mut touched = BTreeSet::new();
                     for c in round {
                         touched.extend(apply(&fs, c));
                     }
-                    rescan(&fs, &base, &mut tree, &touched, &opts()).await.unwrap();
-                    let want = full(&fs, &base).await.tree;
+                    rescan(&fs, &base, &mut tree, &touched, &o).await.unwrap();
+                    let want = scan(&fs, &base, &o).await.unwrap().tree;
                     prop_assert_eq!(&tree, &want, "touched {:?}", touched);
                 }
                 Ok(())

@@ -13,6 +13,10 @@ pub struct ScanOptions<'a> {
     pub ignore: &'a (dyn Fn(&RelPath, bool) -> bool + Sync),
     /// Files hashed at once (0 counts as 1).
     pub hash_concurrency: usize,
+    /// Leave files the synced tree has nothing at unread: their entry gets no MD5 (see
+    /// [`hash_deferred`], which reads those whose content the plan compares). A new file
+    /// that only needs uploading is then read once, by its upload, not twice.
+    pub defer_new: bool,
 }
 
 /// What a scan found.
@@ -208,6 +212,14 @@ impl<'a> Walker<'a> {
                 Some(b) if b.kind != Kind::Folder && b.local == meta.stamp && b.md5.is_some() => {
                     out.tree.insert(path, base_view(b));
                 }
+                None if self.opts.defer_new => {
+                    let entry = LocalEntry {
+                        kind: Kind::File,
+                        md5: None,
+                        stamp: meta.stamp,
+                    };
+                    out.tree.insert(path, entry);
+                }
                 _ => self.to_hash.push((path, meta)),
             },
         }
@@ -233,6 +245,39 @@ impl<'a> Walker<'a> {
         );
         out
     }
+}
+
+/// Reads the files a scan with [`ScanOptions::defer_new`] left unread (file entries without
+/// an MD5) for which `needed` says the plan compares their content, and puts their MD5 in
+/// `scan`. As in [`scan`], one that cannot be read or changes meanwhile leaves the tree and
+/// becomes an issue. The others stay unread: their upload hashes what it sends.
+pub async fn hash_deferred(
+    fs: &dyn LocalFs,
+    scan: &mut Scan,
+    needed: impl Fn(&RelPath, &LocalEntry) -> bool,
+    concurrency: usize,
+) {
+    let files: Vec<(RelPath, Meta)> = scan
+        .tree
+        .iter()
+        .filter(|(p, l)| l.kind == Kind::File && l.md5.is_none() && needed(p, l))
+        .map(|(p, l)| {
+            let meta = Meta {
+                kind: FsKind::File,
+                stamp: l.stamp,
+            };
+            (p.clone(), meta)
+        })
+        .collect();
+    if files.is_empty() {
+        return;
+    }
+    for (p, _) in &files {
+        scan.tree.remove(p);
+    }
+    tracing::debug!(files = files.len(), "hashing new files the plan compares");
+    hash_all(fs, &Tree::new(), concurrency, files, scan).await;
+    scan.issues.sort_by(|a, b| a.path.cmp(&b.path));
 }
 
 /// The tree entry of a folder with `meta`.

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use common::{is_root_user, md5_hex, rel, std_raw, Raw};
 use drivesync_localfs::{
-    scan, IssueKind, LocalFs, MemFs, RelPath, Scan, ScanIssue, ScanOptions, StdFs,
+    hash_deferred, scan, IssueKind, LocalFs, MemFs, RelPath, Scan, ScanIssue, ScanOptions, StdFs,
 };
 use drivesync_localfs::{Expect, FsError};
 use drivesync_model::{BaseEntry, DriveId, Kind, LocalEntry, Tree};
@@ -21,6 +21,7 @@ async fn run(fs: &dyn LocalFs, base: &Tree<BaseEntry>) -> Scan {
     let opts = ScanOptions {
         ignore: &no_ignore,
         hash_concurrency: 4,
+        defer_new: false,
     };
     scan(fs, base, &opts).await.unwrap()
 }
@@ -51,6 +52,43 @@ fn issue(path: &str, kind: IssueKind) -> ScanIssue {
         path: rel(path),
         kind,
     }
+}
+
+#[tokio::test]
+async fn deferring_leaves_new_files_unread_until_their_content_is_needed() {
+    let fs = MemFs::new();
+    fs.write("synced.txt", "old");
+    let base = base_of(&run(&fs, &Tree::new()).await.tree);
+    fs.write("synced.txt", "edited");
+    fs.write("new.txt", "new");
+    fs.write("needed.txt", "needed");
+    fs.write("locked.txt", "locked");
+    fs.set_unreadable("locked.txt", true);
+    let reads = fs.hash_count();
+    let opts = ScanOptions {
+        ignore: &no_ignore,
+        hash_concurrency: 2,
+        defer_new: true,
+    };
+    let mut found = scan(&fs, &base, &opts).await.unwrap();
+    // Only the synced file that changed is read.
+    assert_eq!(fs.hash_count(), reads + 1);
+    assert_eq!(found.issues, []);
+    let md5 = |s: &Scan, p: &str| s.tree[&rel(p)].md5.map(|m| m.to_string());
+    assert_eq!(md5(&found, "synced.txt"), Some(md5_hex(b"edited")));
+    for p in ["new.txt", "needed.txt", "locked.txt"] {
+        assert_eq!(md5(&found, p), None, "{p}");
+        assert_eq!(found.tree[&rel(p)].kind, Kind::File);
+    }
+    let needed = |p: &RelPath, _: &LocalEntry| p.as_str() != "new.txt";
+    hash_deferred(&fs, &mut found, needed, 2).await;
+    assert_eq!(md5(&found, "needed.txt"), Some(md5_hex(b"needed")));
+    assert_eq!(md5(&found, "new.txt"), None);
+    // One that cannot be read leaves the tree as an issue, as in a scan.
+    assert!(!found.tree.contains_key(&rel("locked.txt")));
+    assert_eq!(found.issues.len(), 1);
+    assert_eq!(found.issues[0].path, rel("locked.txt"));
+    assert!(matches!(found.issues[0].kind, IssueKind::Unreadable(_)));
 }
 
 #[tokio::test]
@@ -175,6 +213,7 @@ async fn ignored_folders_are_not_entered() {
     let opts = ScanOptions {
         ignore: &ignore,
         hash_concurrency: 2,
+        defer_new: false,
     };
     let s = scan(&fs, &Tree::new(), &opts).await.unwrap();
     assert_eq!(
@@ -196,6 +235,7 @@ async fn a_missing_root_is_an_error_not_an_empty_tree() {
     let opts = ScanOptions {
         ignore: &no_ignore,
         hash_concurrency: 1,
+        defer_new: false,
     };
     let e = scan(&fs, &Tree::new(), &opts).await.unwrap_err();
     assert!(matches!(e, FsError::RootMissing { .. }), "{e}");
@@ -321,6 +361,7 @@ fn the_scan_future_is_send() {
     let opts = ScanOptions {
         ignore: &no_ignore,
         hash_concurrency: 1,
+        defer_new: false,
     };
     send(scan(&fs, &base, &opts));
 }

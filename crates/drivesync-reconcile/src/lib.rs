@@ -19,7 +19,7 @@ pub mod sim;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
-use drivesync_model::{BaseEntry, Kind, LocalEntry, RemoteEntry, Tree};
+use drivesync_model::{BaseEntry, Kind, LocalEntry, RelPath, RemoteEntry, Tree};
 
 pub use guard::{check_deletes, DeleteGuard};
 pub use ignore_rules::{IgnoreError, IgnoreRules, BUILT_IN, IGNORE_FILE};
@@ -73,6 +73,26 @@ pub fn plan(
 /// The local tree with link files recognized: a file at a synced link's path, or a link file
 /// that is a synced link moved (same file id), is a [`Kind::Link`]; any other new file with a
 /// link extension (a copy of one made elsewhere) is not content and is left alone.
+/// Whether [`plan`] compares the content of the local file at `p`, given the synced tree
+/// `base` and the remote tree `remote` it plans with: when either has an entry at its path
+/// (a change to detect, identical files to link, different ones to keep as a conflict), or
+/// when it may be a synced file moved locally (its file id is one of `base`'s). For any other
+/// file (a new one) the plan only uploads it and needs no MD5: a scan may leave it unread and
+/// let the upload hash what it sends.
+pub fn compares_content<'a>(
+    base: &'a Tree<BaseEntry>,
+    remote: &'a Tree<RemoteEntry>,
+) -> impl Fn(&RelPath, &LocalEntry) -> bool + 'a {
+    let synced_ids = std::cell::OnceCell::<HashSet<u64>>::new();
+    move |p, l| {
+        base.contains_key(p)
+            || remote.contains_key(p)
+            || synced_ids
+                .get_or_init(|| base.values().map(|b| b.local.file_id).collect())
+                .contains(&l.stamp.file_id)
+    }
+}
+
 fn links_in(base: &Tree<BaseEntry>, local: &Tree<LocalEntry>) -> Tree<LocalEntry> {
     let link_ids: HashSet<u64> = base
         .values()

@@ -212,7 +212,7 @@ impl Work<'_> {
                 name: drive_name(p.name(), None, &self.ctx.rules),
                 replace: None,
                 expect: l.stamp,
-                md5: l.md5.unwrap_or(Md5([0; 16])),
+                md5: l.md5,
             },
         }
     }
@@ -371,7 +371,7 @@ impl Work<'_> {
                 name: b.remote_name.clone(),
                 replace: Some(r.id.clone()),
                 expect: l.stamp,
-                md5: l.md5.unwrap_or(Md5([0; 16])),
+                md5: l.md5,
             }],
             Some(l) => vec![trash(true), self.upload_new(p, l)],
         }

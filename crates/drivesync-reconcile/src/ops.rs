@@ -90,8 +90,9 @@ pub enum Op {
         replace: Option<DriveId>,
         /// The local file as planned.
         expect: LocalStamp,
-        /// Its MD5 as planned.
-        md5: Md5,
+        /// Its MD5 as planned: `None` for a new file the scan left unread (the upload hashes
+        /// what it sends).
+        md5: Option<Md5>,
     },
     /// Download a Drive file to `path`, which must still be as `expect` says (absent for
     /// `None`): a local change since planning makes this a conflict, never an overwrite.

@@ -433,3 +433,42 @@ fn another_drive_file_at_a_synced_path_trashes_the_local_copy_first() {
     let plan = sync(&mut w);
     assert!(matches!(&plan.ops[..], [Op::Record { .. }]), "{plan:#?}");
 }
+
+/// The local tree with the MD5 of every file [`crate::compares_content`] says the plan does
+/// not compare taken out, as a scan that defers new files gives it.
+fn unread_new(w: &World) -> drivesync_model::Tree<drivesync_model::LocalEntry> {
+    let remote = w.remote_tree(&ctx().rules);
+    let compared = crate::compares_content(&w.base, &remote);
+    let mut local = w.local.clone();
+    for (path, l) in &mut local {
+        if !compared(path, l) {
+            l.md5 = None;
+        }
+    }
+    local
+}
+
+#[test]
+fn new_files_moved_files_and_files_drive_has_are_compared_the_others_only_uploaded() {
+    let mut w = synced();
+    w.local_mv(&p("a.txt"), &p("moved.txt"));
+    w.local_write(&p("new.txt"), c(40));
+    w.local_write(&p("both.txt"), c(41));
+    w.remote_write(&p("both.txt"), c(41));
+    let local = unread_new(&w);
+    assert!(local[&p("moved.txt")].md5.is_some());
+    assert!(local[&p("both.txt")].md5.is_some());
+    assert!(local[&p("dir/b.txt")].md5.is_some());
+    assert_eq!(local[&p("new.txt")].md5, None);
+    let plan = plan(&w.base, &local, &w.remote_tree(&ctx().rules), &ctx());
+    // The move stays a move, the identical pair is linked, only the new file is uploaded.
+    assert_eq!(uploads(&plan), 1, "{plan:#?}");
+    assert!(plan
+        .ops
+        .iter()
+        .any(|op| matches!(op, Op::MoveRemote { to, .. } if *to == p("moved.txt"))));
+    assert!(!plan
+        .ops
+        .iter()
+        .any(|op| matches!(op, Op::ConflictCopy { .. })));
+}
