@@ -344,7 +344,7 @@ impl Engine {
             let remote_view: Tree<_> = if observed.unchanged {
                 base.iter()
                     .filter(|(p, b)| kept(p, b.kind))
-                    .map(|(p, b)| (p.clone(), observe::remote_of(b)))
+                    .map(|(p, b)| (p.clone(), b.synced_remote()))
                     .collect()
             } else {
                 observed

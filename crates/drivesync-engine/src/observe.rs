@@ -42,25 +42,10 @@ pub struct Observed {
     pub unchanged: bool,
 }
 
-/// A synced entry as the Drive entry it was at the last sync.
-pub fn remote_of(b: &BaseEntry) -> RemoteEntry {
-    RemoteEntry {
-        id: b.id.clone(),
-        parent: b.parent.clone(),
-        name: b.remote_name.clone(),
-        kind: b.kind,
-        mime_type: b.mime_type.clone(),
-        md5: b.md5.filter(|_| b.kind == Kind::File),
-        size: b.size,
-        version: b.version,
-        modified: None,
-    }
-}
-
 /// The synced tree as Drive entries (what Drive had at the last sync).
 fn from_base(base: &Tree<BaseEntry>) -> HashMap<DriveId, RemoteEntry> {
     base.values()
-        .map(|b| (b.id.clone(), remote_of(b)))
+        .map(|b| (b.id.clone(), b.synced_remote()))
         .collect()
 }
 

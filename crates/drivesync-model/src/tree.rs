@@ -97,6 +97,24 @@ pub struct BaseEntry {
     pub local: LocalStamp,
 }
 
+impl BaseEntry {
+    /// The Drive entry as it was when this entry was synced (Drive's MD5 only for files).
+    /// A Drive entry that still equals it has not changed since.
+    pub fn synced_remote(&self) -> RemoteEntry {
+        RemoteEntry {
+            id: self.id.clone(),
+            parent: self.parent.clone(),
+            name: self.remote_name.clone(),
+            kind: self.kind,
+            mime_type: self.mime_type.clone(),
+            md5: self.md5.filter(|_| self.kind == Kind::File),
+            size: self.size,
+            version: self.version,
+            modified: None,
+        }
+    }
+}
+
 /// A position in a pair's Drive change feed (a `changes` page token), stored per pair.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

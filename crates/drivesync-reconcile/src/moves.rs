@@ -233,11 +233,13 @@ impl<'c> Work<'c> {
         }
         let remote = self.remote[to].clone();
         if p != from {
-            // Both moved: the synced entry follows the local one first.
+            // Both moved: the synced entry follows the local one first, still with Drive as
+            // synced, so that if the local move does not run, the next sync still sees
+            // Drive's move (the change feed says nothing new about it).
             self.ops.push(Op::RecordMove {
                 from: p.clone(),
                 to: from.clone(),
-                remote: remote.clone(),
+                remote: self.base[p].synced_remote(),
             });
             self.move_base(p, from);
         }

@@ -30,13 +30,15 @@ pub enum Op {
         /// Its new Drive name.
         name: String,
     },
-    /// Both sides made the same move: only the synced tree moves.
+    /// Only the synced tree moves: both sides made the same move, or the local move is
+    /// recorded before Drive's different one is mirrored (an [`Op::MoveLocal`] follows).
     RecordMove {
         /// The old path.
         from: RelPath,
         /// The new path.
         to: RelPath,
-        /// The Drive file as it is now.
+        /// The Drive file to record: as it is now for the same move; as it was synced when a
+        /// local move follows, so that Drive's move is still seen if that one does not run.
         remote: RemoteEntry,
     },
     /// Keep the local version of a conflicting file by renaming it to `copy` (a later

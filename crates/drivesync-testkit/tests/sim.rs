@@ -747,3 +747,50 @@ fn regression_seed_215322_a_local_move_whose_drive_folder_was_replaced_at_the_sa
         "##,
     );
 }
+
+/// Found by the simulation (seed 515744): a crash in the middle of a move left a Drive folder
+/// recorded at two synced paths. Before the next sync, another device replaced that folder's
+/// parent by a file, so Drive no longer had it in the pair, and that sync's rename aside of
+/// the parent failed, which held the trashes that drop both paths. That is no bug of the
+/// engine: a sync whose ops failed leaves their work to the next one, which resolves it here.
+/// The simulation now requires one Drive id at one path only after a sync without errors.
+#[test]
+fn regression_seed_515744_a_shared_id_left_by_a_crash_waits_for_a_sync_without_errors() {
+    replay(
+        r##"
+        drive mkdir "d.txt"
+        sync advance=1
+        local mkdir "b/d.txt"
+        sync advance=60
+        local write "a" "L5 a\n"
+        local mv "a" "b/a"
+        drive mv "b/d.txt" "b/a"
+        sync advance=60 crash=5:after
+        drive folder-to-file "b" "D9 b\n"
+        sync advance=0 random=8288439588081006617:0 fault=relocate:reset:after:1
+        "##,
+    );
+}
+
+/// Found by the simulation (seed 534603): a file moved differently on both sides. The plan
+/// records the local move in the synced tree, then moves the local file to Drive's place; that
+/// move was held (the Drive folder move it waited for failed). The synced tree had recorded
+/// Drive's new place already, so the next sync took Drive's move for drivesync's own and never
+/// mirrored it. The recorded entry now keeps Drive as it was synced until the local move runs.
+#[test]
+fn regression_seed_534603_both_sides_moved_and_the_local_move_to_drives_place_was_held() {
+    replay(
+        r##"
+        drive write "b" "D4 b\n"
+        drive mv "b" "B"
+        local mkdir "d.txt/b/b"
+        sync advance=0
+        drive mv "B" "b"
+        drive mv "b" "d.txt/b/b/b"
+        local mv "B" "d.txt/d.txt"
+        local mv "d.txt/b" "c.txt"
+        local write "c.txt/b/d.txt" "L19 c.txt/b/d.txt\n"
+        sync advance=7 random=17163193771073776524:250
+        "##,
+    );
+}

@@ -280,8 +280,10 @@ impl Case {
             failed: None,
         };
         // A sync cut short may leave a Drive id at two paths (the create at the new one ran,
-        // the trash at the old one did not); one that finished may not.
-        let finished = matches!(outcome, Outcome::Done(_));
+        // the trash at the old one did not), and one whose ops failed may leave it for the
+        // next sync to resolve (the loaded sync that lists Drive whole could not run the ops
+        // that drop the extra path); one that finished cleanly may not.
+        let clean = matches!(&outcome, Outcome::Done(r) if r.errors.is_empty() && r.held == 0);
         match outcome {
             Outcome::Done(report) => {
                 let mut st = self.sh.st();
@@ -346,7 +348,7 @@ impl Case {
         }
         let base = self.sh.db.base(self.sh.pair.id).unwrap_or_default();
         let shared = shared_base_ids(&base);
-        if finished && !shared.is_empty() {
+        if clean && !shared.is_empty() {
             return Err(self.fail(
                 FailureKind::SharedId,
                 format!(
