@@ -1,6 +1,6 @@
 //! Sync benchmark for P1, P2, P4 and P8 of targets.md
 //! (`cargo bench -p drivesync-engine --bench sync [-- --files N --folders F --latency-ms L
-//! --noop-files M --p2 0|1 --ours-first 0|1]`), against the in-process emulator.
+//! --noop-files M --p2 0|1 --ours-first 0|1 --repeat R]`), against the in-process emulator.
 //!
 //! - P1: first sync of N files of 4 KiB in F folders, local -> empty Drive folder. Baseline: a
 //!   minimal reqwest client making the same creates (folders, then one multipart create per
@@ -10,7 +10,9 @@
 //! - P8: Drive API requests per new file in P1.
 //! - P4: a no-op sync of M tracked files: wall time and API requests.
 //!
-//! Every timing is printed with its same-run baseline and the ratio.
+//! Every timing is printed with its same-run baseline and the ratio. `--repeat R` runs P1 and
+//! P2 R times, each against a fresh emulator, and also prints the median ratio: on a shared
+//! machine one ratio can move by 0.2 from run to run.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -236,7 +238,8 @@ fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
-async fn p1_p2_p8(files: usize, folders: usize, latency: u64) {
+/// One run of P1, P8 and (unless `--p2 0`) P2: their ratios.
+async fn p1_p2_p8(files: usize, folders: usize, latency: u64) -> (f64, Option<f64>) {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
     emu.set_latency(Duration::from_millis(latency));
     let r = Rig {
@@ -276,8 +279,9 @@ async fn p1_p2_p8(files: usize, folders: usize, latency: u64) {
         "P8 latency {latency} ms: {requests} API requests for {files} files and {folders} folders -> {:.3} per new entry (target <= 1.05)",
         requests as f64 / (files + folders) as f64
     );
+    let p1 = ours_up.as_secs_f64() / raw_up.as_secs_f64();
     if arg("--p2", 1) == 0 {
-        return;
+        return (p1, None);
     }
     let raw_dest = r.tmp.path().join("raw-down");
     let raw_down = raw_download_tree(&r, &raw_root, &raw_dest).await;
@@ -291,6 +295,19 @@ async fn p1_p2_p8(files: usize, folders: usize, latency: u64) {
         ours_down.as_secs_f64() / raw_down.as_secs_f64()
     );
     drop(r.emu);
+    (p1, Some(ours_down.as_secs_f64() / raw_down.as_secs_f64()))
+}
+
+/// The median of `ratios` (the mean of the middle two for an even count), with the range.
+fn median_line(what: &str, mut ratios: Vec<f64>) -> String {
+    ratios.sort_by(f64::total_cmp);
+    let n = ratios.len();
+    let median = (ratios[(n - 1) / 2] + ratios[n / 2]) / 2.0;
+    format!(
+        "{what}: median ratio {median:.2} of {n} runs (from {:.2} to {:.2}; target <= 1.25)",
+        ratios[0],
+        ratios[n - 1]
+    )
 }
 
 async fn p4(files: usize) {
@@ -341,8 +358,20 @@ async fn main() {
         Some(_) => vec![arg("--latency-ms", 0)],
         None => vec![0, 40],
     };
+    let repeat = arg("--repeat", 1).max(1);
     for latency in latencies.into_iter().filter(|_| files > 0) {
-        p1_p2_p8(files, folders, latency).await;
+        let (mut p1, mut p2) = (Vec::new(), Vec::new());
+        for _ in 0..repeat {
+            let (up, down) = p1_p2_p8(files, folders, latency).await;
+            p1.push(up);
+            p2.extend(down);
+        }
+        if repeat > 1 {
+            println!("{}", median_line(&format!("P1 latency {latency} ms"), p1));
+            if !p2.is_empty() {
+                println!("{}", median_line(&format!("P2 latency {latency} ms"), p2));
+            }
+        }
     }
     if noop > 0 {
         p4(noop).await;
