@@ -237,7 +237,8 @@ impl Exec<'_> {
                     }),
                 };
                 let to_parent = reloc.parent.as_ref().map_or(&now_in, |r| &r.to).clone();
-                self.check_still_in(from, id, &now_in).await?;
+                let dest = reloc.parent.as_ref().map(|r| &r.to);
+                self.check_move(from, id, &now_in, dest).await?;
                 let f = self
                     .remote
                     .relocate(id, &reloc)
@@ -521,21 +522,36 @@ impl Exec<'_> {
         })
     }
 
-    /// Re-checks, right before moving or renaming Drive file `id`, that it is still in the
-    /// folder `parent` where the sync found it: renamed in a folder another device moved it
-    /// to meanwhile, it could take the name of a file there (a duplicate drivesync made).
-    /// The next sync sees that move and plans from it.
-    async fn check_still_in(
+    /// Re-checks, right before a Drive move, that file `id` is still in `parent` (another
+    /// device may have moved it since the plan) and that the folder it goes to, `dest`, is
+    /// not in Drive's trash (another device may have trashed it: what moves in goes to the
+    /// trash with it). Both are read at once.
+    async fn check_move(
         &self,
         path: &RelPath,
         id: &DriveId,
         parent: &DriveId,
+        dest: Option<&DriveId>,
     ) -> Result<(), OpError> {
-        let f = self.drive_file(path, id).await?;
+        let dest_file = async {
+            match dest {
+                Some(d) => Some(self.drive_file(path, d).await),
+                None => None,
+            }
+        };
+        let (f, d) = futures_util::future::join(self.drive_file(path, id), dest_file).await;
+        let f = f?;
         if f.trashed || f.parents.first() != Some(parent) {
             return Err(OpError::new(
                 path,
                 "it moved on Drive since the sync was planned; not moving it (the next sync handles it)",
+            ));
+        }
+        if d.transpose()?.is_some_and(|d| d.trashed) {
+            return Err(OpError::new(
+                path,
+                "the Drive folder it was to move to was moved to Drive's trash meanwhile; not \
+                 moving it (the next sync handles it)",
             ));
         }
         Ok(())

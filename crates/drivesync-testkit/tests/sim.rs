@@ -794,3 +794,23 @@ fn regression_seed_534603_both_sides_moved_and_the_local_move_to_drives_place_wa
         "##,
     );
 }
+
+/// Found by the simulation (seed 536029): a local folder move was mirrored on Drive into a
+/// folder another device had just put in Drive's trash, so the moved folder, with an unsynced
+/// Drive version in it, went to the trash too. A Drive move now first checks that the folder
+/// it goes to is not in the trash. (The move's answer was lost to a 429 after Drive had done
+/// it, so the download of that version was held; the script injects the same.)
+#[test]
+fn regression_seed_536029_a_drive_move_into_a_folder_another_device_just_trashed() {
+    replay(
+        r##"
+        local mkdir "C.txt"
+        drive write "b/x" "D1 b/x\n"
+        sync advance=60
+        drive write "b/x" "D2 b/x\n"
+        local mv "b" "C.txt/b"
+        sync advance=1 fault=relocate:429:after:1
+          during 3 drive trash "C.txt"
+        "##,
+    );
+}
