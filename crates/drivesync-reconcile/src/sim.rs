@@ -91,6 +91,20 @@ impl World {
         }
     }
 
+    /// The local tree as a scan that leaves new files unread gives it to the planner, with
+    /// `remote` the remote tree it plans with: the MD5 of every file the plan does not compare
+    /// ([`crate::compares_content`]) taken out.
+    pub fn local_unread_new(&self, remote: &Tree<RemoteEntry>) -> Tree<LocalEntry> {
+        let compared = crate::compares_content(&self.base, remote);
+        let mut local = self.local.clone();
+        for (path, l) in &mut local {
+            if l.kind == Kind::File && !compared(path, l) {
+                l.md5 = None;
+            }
+        }
+        local
+    }
+
     /// The remote tree as the planner sees it.
     pub fn remote_tree(&self, rules: &NameRules) -> Tree<RemoteEntry> {
         place(

@@ -434,20 +434,6 @@ fn another_drive_file_at_a_synced_path_trashes_the_local_copy_first() {
     assert!(matches!(&plan.ops[..], [Op::Record { .. }]), "{plan:#?}");
 }
 
-/// The local tree with the MD5 of every file [`crate::compares_content`] says the plan does
-/// not compare taken out, as a scan that defers new files gives it.
-fn unread_new(w: &World) -> drivesync_model::Tree<drivesync_model::LocalEntry> {
-    let remote = w.remote_tree(&ctx().rules);
-    let compared = crate::compares_content(&w.base, &remote);
-    let mut local = w.local.clone();
-    for (path, l) in &mut local {
-        if !compared(path, l) {
-            l.md5 = None;
-        }
-    }
-    local
-}
-
 #[test]
 fn new_files_moved_files_and_files_drive_has_are_compared_the_others_only_uploaded() {
     let mut w = synced();
@@ -455,7 +441,7 @@ fn new_files_moved_files_and_files_drive_has_are_compared_the_others_only_upload
     w.local_write(&p("new.txt"), c(40));
     w.local_write(&p("both.txt"), c(41));
     w.remote_write(&p("both.txt"), c(41));
-    let local = unread_new(&w);
+    let local = w.local_unread_new(&w.remote_tree(&ctx().rules));
     assert!(local[&p("moved.txt")].md5.is_some());
     assert!(local[&p("both.txt")].md5.is_some());
     assert!(local[&p("dir/b.txt")].md5.is_some());

@@ -4,9 +4,9 @@
 //! again gives nothing. Ops of one batch are applied in a random order.
 
 use chrono::{TimeZone, Utc};
-use drivesync_model::{Kind, LocalEntry, Md5, RelPath, RemoteEntry, Tree};
+use drivesync_model::{Kind, LocalEntry, Md5, RelPath, RemoteEntry};
 use drivesync_reconcile::sim::World;
-use drivesync_reconcile::{compares_content, plan, NameRules, Op, PlanContext};
+use drivesync_reconcile::{plan, NameRules, Op, PlanContext};
 use proptest::prelude::*;
 
 fn ctx() -> PlanContext {
@@ -112,25 +112,16 @@ fn check_no_changed_file_trashed(w: &World, op: &Op) {
     }
 }
 
-/// The local tree as the engine's scan gives it to the planner: unless `hash_all`, new
-/// files whose content the plan does not compare are left unread (no MD5).
-fn scanned(w: &World, remote: &Tree<RemoteEntry>, hash_all: bool) -> Tree<LocalEntry> {
-    let compared = compares_content(&w.base, remote);
-    let mut local = w.local.clone();
-    for (p, l) in &mut local {
-        if !hash_all && l.kind == Kind::File && !compared(p, l) {
-            l.md5 = None;
-        }
-    }
-    local
-}
-
 fn sync(w: &mut World, seed: u64) {
     let before = w.all_content();
     let remote = w.remote_tree(&ctx().rules);
     let plan = plan(
         &w.base,
-        &scanned(w, &remote, seed.is_multiple_of(3)),
+        &if seed.is_multiple_of(3) {
+            w.local.clone()
+        } else {
+            w.local_unread_new(&remote)
+        },
         &remote,
         &ctx(),
     );
@@ -176,7 +167,7 @@ fn sync(w: &mut World, seed: u64) {
         assert!(after.contains(m), "lost {m} in {plan:#?}");
     }
     let remote = w.remote_tree(&ctx().rules);
-    let again = drivesync_reconcile::plan(&w.base, &scanned(w, &remote, false), &remote, &ctx());
+    let again = drivesync_reconcile::plan(&w.base, &w.local_unread_new(&remote), &remote, &ctx());
     assert!(again.is_empty(), "second plan {again:#?}\nafter {plan:#?}");
 }
 
