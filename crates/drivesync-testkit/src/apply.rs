@@ -78,8 +78,9 @@ pub trait Disk {
     fn read(&self, p: &RelPath) -> Option<Vec<u8>>;
     /// Writes file `p`, creating the folders above it.
     fn write(&self, p: &RelPath, bytes: &[u8]);
-    /// Renames `from` to `to`, replacing a file there.
-    fn rename(&self, from: &RelPath, to: &RelPath);
+    /// Renames `from` to `to`, replacing a file there. False when it cannot, because what is
+    /// at either path changed since the caller looked (a running daemon raced the change).
+    fn rename(&self, from: &RelPath, to: &RelPath) -> bool;
     /// Removes `p` and everything in it.
     fn remove(&self, p: &RelPath);
     /// Creates folder `p` and the folders above it.
@@ -98,8 +99,9 @@ impl Disk for MemFs {
     fn write(&self, p: &RelPath, bytes: &[u8]) {
         MemFs::write(self, p.clone(), bytes);
     }
-    fn rename(&self, from: &RelPath, to: &RelPath) {
+    fn rename(&self, from: &RelPath, to: &RelPath) -> bool {
         self.rename_raw(from.clone(), to.clone());
+        true
     }
     fn remove(&self, p: &RelPath) {
         MemFs::remove(self, p.clone());
@@ -152,8 +154,20 @@ impl Disk for RealDisk {
         }
         std::fs::write(&abs, bytes).expect("write a file");
     }
-    fn rename(&self, from: &RelPath, to: &RelPath) {
-        std::fs::rename(self.abs(from), self.abs(to)).expect("rename");
+    fn rename(&self, from: &RelPath, to: &RelPath) -> bool {
+        use std::io::ErrorKind as K;
+        match std::fs::rename(self.abs(from), self.abs(to)) {
+            Ok(()) => true,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    K::NotFound | K::IsADirectory | K::NotADirectory | K::DirectoryNotEmpty
+                ) =>
+            {
+                false
+            }
+            Err(e) => panic!("rename {from} -> {to}: {e}"),
+        }
     }
     fn remove(&self, p: &RelPath) {
         let abs = self.abs(p);
@@ -259,9 +273,13 @@ pub fn apply_local(fs: &(impl Disk + ?Sized), op: &LocalOp) -> Applied {
             if kind_at(fs, &tmp).is_some() {
                 return Applied::skip("the temporary name is taken");
             }
-            out.destroyed.extend(old().map(|b| md5_of(&b)));
+            let replaced = old().map(|b| md5_of(&b));
             fs.write(&tmp, text.as_bytes());
-            fs.rename(&tmp, &p);
+            if !fs.rename(&tmp, &p) {
+                fs.remove(&tmp);
+                return Applied::skip("the file changed meanwhile");
+            }
+            out.destroyed.extend(replaced);
             out.written.push(md5_of(text.as_bytes()));
         }
         LocalOp::Append { text, .. } => {
@@ -307,7 +325,9 @@ pub fn apply_local(fs: &(impl Disk + ?Sized), op: &LocalOp) -> Applied {
             if here.is_none() || kind_at(fs, &to).is_some() || !folder_ok || to.starts_with(&p) {
                 return Applied::skip("cannot move there");
             }
-            fs.rename(&p, &to);
+            if !fs.rename(&p, &to) {
+                return Applied::skip("something appeared there meanwhile");
+            }
         }
         LocalOp::FileToFolder { .. } => {
             if here != Some(FsKind::File) {
