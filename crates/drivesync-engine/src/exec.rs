@@ -46,8 +46,8 @@ pub(crate) struct Exec<'a> {
     pub recorded: Mutex<HashMap<DriveId, RelPath>>,
     /// Commits finished ops.
     pub group: crate::group::GroupCommit,
-    /// The ids stored for this plan's creates (a copy of the pending creates, read once).
-    pub pending: Mutex<HashMap<RelPath, DriveId>>,
+    /// The ids stored for this plan's creates, coming while the ops run.
+    pub ids: crate::ids::Ids,
     /// One permit per op at work (the pair's concurrency).
     pub slots: tokio::sync::Semaphore,
     /// Small files read for their uploads in groups.
@@ -138,13 +138,7 @@ impl Exec<'_> {
     /// A pre-generated id for a create at `p`, stored before the create so a create redone
     /// after a crash reuses it and never makes a duplicate.
     async fn create_id(&self, p: &RelPath) -> Result<DriveId, OpError> {
-        let known = self
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(p)
-            .cloned();
-        if let Some(id) = known {
+        if let Some(id) = self.ids.wait_for(p).await {
             return Ok(id);
         }
         if let Some(id) = self.db.pending_id(self.pair, p)? {

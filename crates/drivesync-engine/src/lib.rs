@@ -9,6 +9,7 @@ mod events;
 mod exec;
 mod group;
 mod held;
+mod ids;
 pub mod live;
 
 pub use live::Scope;
@@ -478,19 +479,51 @@ impl Engine {
             alive: std::sync::OnceLock::new(),
             recorded: Mutex::new(HashMap::new()),
             group: group::GroupCommit::new(self.db.clone(), self.pair.id),
-            pending: Mutex::new(HashMap::new()),
+            ids: ids::Ids::new(self.db.pending_ids(self.pair.id)?.into_iter().collect()),
             slots: tokio::sync::Semaphore::new(self.pair.settings.concurrency.max(1)),
             ahead: readahead::ReadAhead::default(),
             now: opts.now,
             host: &opts.host,
             events: &self.events,
         };
-        match self.pregenerate_ids(plan).await {
-            Ok(ids) => *exec.pending.lock().unwrap_or_else(|e| e.into_inner()) = ids,
-            Err(e) => {
-                tracing::warn!("cannot pre-generate Drive ids ({e}); they are fetched one by one");
+        let need = exec.ids.needed(plan);
+        let fetch = exec
+            .ids
+            .fetch(self.remote.as_ref(), &self.db, self.pair.id, need);
+        let run = self.run_batches(plan, &exec, opts, report);
+        tokio::pin!(fetch, run);
+        // The ids come while the ops run (their first request is sent first); once the ops
+        // are done, the rest is not needed.
+        match futures_util::future::select(fetch, run).await {
+            futures_util::future::Either::Left(((), run)) => run.await?,
+            futures_util::future::Either::Right((ran, _)) => ran?,
+        }
+        let mut base = std::mem::take(&mut *exec.base.lock().unwrap_or_else(|e| e.into_inner()));
+        let recorded = exec.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        let stale = stale::stale_entries(&base, &recorded, |id| exec.planned_path(id));
+        let relist = stale.contains(&BaseChange::Relist);
+        if !stale.is_empty() {
+            tracing::info!(
+                ?stale,
+                "synced entries left at a Drive file's old place dropped"
+            );
+            self.db.apply(self.pair.id, &stale)?;
+            for c in &stale {
+                apply_change(&mut base, c);
             }
         }
+        Ok((base, relist))
+    }
+
+    /// Runs `plan`'s ops batch by batch, [`Pair`] concurrency at a time; an op that waits for
+    /// one that failed is held (see [`held`]).
+    async fn run_batches(
+        &self,
+        plan: &Plan,
+        exec: &exec::Exec<'_>,
+        opts: &SyncOptions,
+        report: &mut SyncReport,
+    ) -> Result<(), EngineError> {
         let concurrency = self.pair.settings.concurrency.max(1);
         let mut held = held::Held::default();
         for batch in plan.batches() {
@@ -528,7 +561,7 @@ impl Engine {
                         }
                         None => {
                             exec.ahead.launched(op);
-                            running.push(self.run_op(op, &exec, opts));
+                            running.push(self.run_op(op, exec, opts));
                         }
                     }
                 }
@@ -544,21 +577,7 @@ impl Engine {
                 }
             }
         }
-        let mut base = std::mem::take(&mut *exec.base.lock().unwrap_or_else(|e| e.into_inner()));
-        let recorded = exec.recorded.lock().unwrap_or_else(|e| e.into_inner());
-        let stale = stale::stale_entries(&base, &recorded, |id| exec.planned_path(id));
-        let relist = stale.contains(&BaseChange::Relist);
-        if !stale.is_empty() {
-            tracing::info!(
-                ?stale,
-                "synced entries left at a Drive file's old place dropped"
-            );
-            self.db.apply(self.pair.id, &stale)?;
-            for c in &stale {
-                apply_change(&mut base, c);
-            }
-        }
-        Ok((base, relist))
+        Ok(())
     }
 
     /// Runs and commits one op. Boxed, so the stream of ops in flight stays `Send`.
@@ -583,37 +602,6 @@ impl Engine {
             };
             (op, result)
         })
-    }
-
-    /// Fetches the ids of every create in `plan` in batches of 1,000 and stores them before
-    /// anything is created, so each new file costs one request and a create redone after a
-    /// crash reuses its id (no duplicates). Returns every pending create's id by path.
-    async fn pregenerate_ids(
-        &self,
-        plan: &Plan,
-    ) -> Result<HashMap<RelPath, drivesync_model::DriveId>, EngineError> {
-        let mut pending: HashMap<RelPath, drivesync_model::DriveId> =
-            self.db.pending_ids(self.pair.id)?.into_iter().collect();
-        let need: Vec<RelPath> = plan
-            .ops
-            .iter()
-            .filter(|op| {
-                matches!(
-                    op,
-                    Op::Upload { replace: None, .. } | Op::MkdirRemote { .. }
-                )
-            })
-            .map(|op| op.path().clone())
-            .filter(|p| !pending.contains_key(p))
-            .collect();
-        for chunk in need.chunks(1000) {
-            let ids = self.remote.generate_ids(chunk.len() as u32).await?;
-            let pairs: Vec<(RelPath, drivesync_model::DriveId)> =
-                chunk.iter().cloned().zip(ids).collect();
-            self.db.set_pending_ids(self.pair.id, &pairs)?;
-            pending.extend(pairs);
-        }
-        Ok(pending)
     }
 
     /// Commits a finished op: the synced tree, the end of its pending create and its activity

@@ -2,7 +2,7 @@
 //! differs from the synced tree, and never lets a file it could not look at appear deleted.
 
 use drivesync_model::{BaseEntry, Kind, LocalEntry, RelPath, Tree};
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, FuturesOrdered, StreamExt};
 
 use crate::{FsError, FsKind, LocalFs, Meta, PARTIAL_PREFIX, TRASH_DIR};
 
@@ -136,11 +136,25 @@ impl<'a> Walker<'a> {
     }
 
     /// Lists every folder queued by [`Walker::entry`] and every folder found under them,
-    /// recursively. Only a failure to list the root is an error; any other folder that
-    /// cannot be listed keeps its synced view and becomes an issue.
+    /// recursively, [`LIST_AHEAD`] folders at a time (listings are handled in the order they
+    /// were started, so the result does not depend on which finishes first). Only a failure
+    /// to list the root is an error; any other folder that cannot be listed keeps its synced
+    /// view and becomes an issue.
     pub(crate) async fn walk_queued(&mut self) -> Result<(), FsError> {
-        while let Some(dir) = self.folders.pop() {
-            let listing = match self.fs.list_dir(&dir).await {
+        let fs = self.fs;
+        let mut listings = FuturesOrdered::new();
+        loop {
+            while listings.len() < LIST_AHEAD {
+                let Some(dir) = self.folders.pop() else { break };
+                listings.push_back(async move {
+                    let listing = fs.list_dir(&dir).await;
+                    (dir, listing)
+                });
+            }
+            let Some((dir, listing)) = listings.next().await else {
+                return Ok(());
+            };
+            let listing = match listing {
                 Ok(l) => l,
                 Err(e) if dir.is_root() => return Err(e),
                 Err(e) => {
@@ -165,7 +179,6 @@ impl<'a> Walker<'a> {
                 self.entry(&dir, &name, meta);
             }
         }
-        Ok(())
     }
 
     /// The entry `name` with `meta`, listed in the folder `dir`: skipped (drivesync's own
@@ -299,6 +312,10 @@ fn keep_base_under(out: &mut Scan, base: &Tree<BaseEntry>, dir: &RelPath) {
         out.tree.insert(p.clone(), base_view(b));
     }
 }
+
+/// How many folders are listed at once: a listing is mostly system calls (one per entry),
+/// which a few threads make side by side.
+const LIST_AHEAD: usize = 4;
 
 /// Files up to this size are hashed in groups ([`LocalFs::hash_many`]).
 const GROUPED_FILE: u64 = 64 * 1024;
