@@ -776,11 +776,24 @@ impl Exec<'_> {
             .download(&remote.id, remote.md5.as_ref(), &mut staged)
             .await
             .map_err(|e| OpError::drive(path, e))?;
+        // The synced version being replaced stays until Drive is seen to still have the file.
+        let kept = match expect {
+            Some(_) => self.keep(path).await,
+            None => None,
+        };
         let expect = expect.map_or(Expect::Absent, Expect::Stamp);
-        let meta = staged
-            .commit(path, expect, remote.modified)
-            .await
-            .map_err(|e| OpError::fs(path, e))?;
+        let committed = staged.commit(path, expect, remote.modified).await;
+        let mut message = format!("downloaded ({} bytes)", got.size);
+        match (&committed, kept) {
+            (_, None) => {}
+            (Err(_), Some(k)) => self.drop_kept(&k).await,
+            (Ok(_), Some(k)) => {
+                if let Some(note) = self.settle_kept(&remote.id, k).await {
+                    message = format!("{message}; {note}");
+                }
+            }
+        }
+        let meta = committed.map_err(|e| OpError::fs(path, e))?;
         self.events.send(Event::Progress {
             path: path.clone(),
             done: got.size,
@@ -790,10 +803,58 @@ impl Exec<'_> {
         let entry = base_of(&self.fresh(remote), stamp_of(&meta), Some(got.md5));
         Ok(Done {
             kind: ActivityKind::Downloaded,
-            message: format!("downloaded ({} bytes)", got.size),
+            message,
             changes: vec![BaseChange::Put(path.clone(), entry)],
             bytes: got.size,
         })
+    }
+}
+
+impl Exec<'_> {
+    /// Keeps the local file at `path` aside ([`LocalFs::keep`]); `None` when it cannot be
+    /// (the download then replaces it as before, or fails its own re-check).
+    async fn keep(&self, path: &RelPath) -> Option<drivesync_localfs::Kept> {
+        match self.fs.keep(path).await {
+            Ok(kept) => kept,
+            Err(e) => {
+                tracing::debug!(%path, "cannot keep the version a download replaces: {e}");
+                None
+            }
+        }
+    }
+
+    async fn drop_kept(&self, kept: &drivesync_localfs::Kept) {
+        if let Err(e) = self.fs.drop_kept(kept).await {
+            tracing::warn!(path = %kept.path, "cannot remove the kept old version: {e}");
+        }
+    }
+
+    /// After a download replaced `kept.path`: if Drive still has the file `id`, the old
+    /// version is in its history and the kept copy goes. If Drive lost it (another device
+    /// deleted it for good during the download), or cannot say, the old version exists
+    /// nowhere else: it goes to the trash, as the file would have at the next sync had the
+    /// download not happened. Returns what to tell the user then.
+    async fn settle_kept(&self, id: &DriveId, kept: drivesync_localfs::Kept) -> Option<String> {
+        let why = match self.remote.get(id).await {
+            Ok(_) => {
+                self.drop_kept(&kept).await;
+                return None;
+            }
+            Err(DriveError::NotFound { .. }) => "Drive no longer has this file".to_owned(),
+            Err(e) => format!("Drive could not confirm it still has this file ({e})"),
+        };
+        match self.fs.trash_kept(&kept).await {
+            Ok(_) => Some(format!(
+                "{why}, so the version it replaced was moved to the trash"
+            )),
+            Err(e) => {
+                tracing::warn!(path = %kept.path, "cannot trash the kept old version: {e}");
+                Some(format!(
+                    "{why}; the version it replaced is kept at {} (moving it to the trash failed: {e})",
+                    kept.at
+                ))
+            }
+        }
     }
 }
 

@@ -196,6 +196,33 @@ async fn edits_conflicts_and_renames_through_the_change_feed() {
     assert!(r.sync().await.plan.is_empty());
 }
 
+/// A download over a synced file keeps the replaced version aside only until Drive confirms
+/// it still has the file (one `get`): nothing goes to the trash and nothing is left behind.
+/// (When Drive lost the file meanwhile, the kept version goes to the trash: the simulation's
+/// `regression_seed_58722_...`.)
+#[tokio::test]
+async fn a_download_over_a_synced_file_leaves_no_kept_copy_when_drive_still_has_it() {
+    let r = rig().await;
+    r.fs.write("d/a.txt", b"one");
+    r.sync().await;
+    r.device_update(
+        &r.remote
+            .files()
+            .into_iter()
+            .find(|f| f.name == "a.txt")
+            .unwrap()
+            .id,
+        b"one, edited on Drive",
+    )
+    .await;
+    let report = r.sync().await;
+    assert_eq!(report.downloaded, 1);
+    assert_eq!(r.fs.files()[&rp("d/a.txt")], b"one, edited on Drive");
+    assert!(r.fs.trashed().is_empty(), "{:?}", r.fs.trashed());
+    assert_eq!(r.fs.meta(drivesync_localfs::TRASH_DIR), None);
+    assert!(r.sync().await.plan.is_empty());
+}
+
 #[tokio::test]
 async fn deletes_go_to_both_trashes_and_the_guard_stops_mass_deletes() {
     let r = rig().await;

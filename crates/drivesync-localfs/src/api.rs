@@ -126,6 +126,32 @@ impl std::fmt::Debug for UploadFile {
     }
 }
 
+/// A version of a file that a download is about to replace, kept aside by [`LocalFs::keep`]
+/// until Drive is seen to still have the file. Then it is dropped ([`LocalFs::drop_kept`]:
+/// the version is in the Drive file's history); if Drive lost the file meanwhile (another
+/// device deleted it for good during the download), the version would exist nowhere else, so
+/// it goes to the trash ([`LocalFs::trash_kept`]), as the file would have without the
+/// download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// The path the version had: its name in the trash.
+    pub path: RelPath,
+    /// Where it is kept: `.drivesync-trash/.kept-<random>/<name>` (the scanner skips it).
+    pub at: RelPath,
+}
+
+/// Name prefix of the folders under [`TRASH_DIR`] that hold [`Kept`] versions.
+pub const KEPT_PREFIX: &str = ".kept-";
+
+impl Kept {
+    /// Whether `at` is a place [`LocalFs::keep`] makes: `.drivesync-trash/.kept-*/<name>`.
+    /// [`LocalFs::drop_kept`] refuses to delete anything else.
+    pub fn is_kept_place(at: &RelPath) -> bool {
+        let parts: Vec<&str> = at.components().collect();
+        matches!(parts.as_slice(), [t, k, _] if *t == TRASH_DIR && k.starts_with(KEPT_PREFIX))
+    }
+}
+
 /// The local file system of one sync pair, relative to its root. Paths are [`RelPath`]s, so
 /// no operation can name anything outside the root; mutating operations also refuse to go
 /// through a symbolic link ([`FsError::NotAFolder`]). Errors name absolute paths.
@@ -180,6 +206,24 @@ pub trait LocalFs: Send + Sync {
     /// Nothing is ever deleted permanently. The check and the move are not atomic: a write
     /// in between goes to the trash with the file, so it is not lost.
     async fn trash(&self, path: &RelPath, expect: Expect) -> Result<Trashed, FsError>;
+
+    /// Keeps the file at `path` as it is now, under `.drivesync-trash/.kept-<random>/<name>`
+    /// ([`Kept`]), so a download committed over `path` does not destroy that version before
+    /// drivesync knows Drive still has it. A second link to the same file where the file
+    /// system has links (nothing is copied, the stamp at `path` does not change); `Ok(None)`
+    /// where it has none, and the download then replaces the version as before. Errors:
+    /// `NotFound`, `NotAFile`.
+    async fn keep(&self, path: &RelPath) -> Result<Option<Kept>, FsError>;
+
+    /// Moves a version kept by [`LocalFs::keep`] to the trash under its old path's name (the
+    /// OS trash, else `.drivesync-trash/<YYYYmmdd-HHMMSS>/<path>`, as [`LocalFs::trash`]).
+    /// Errors: `NotFound` if it is no longer kept.
+    async fn trash_kept(&self, kept: &Kept) -> Result<Trashed, FsError>;
+
+    /// Deletes a version kept by [`LocalFs::keep`] (Drive has it in the file's history).
+    /// Refuses (`Io`) any path that is not a kept place ([`Kept::is_kept_place`]).
+    /// Idempotent.
+    async fn drop_kept(&self, kept: &Kept) -> Result<(), FsError>;
 
     /// Starts a new file in the folder `dir`: a temporary `.drivesync-partial-<random>` there,
     /// so committing it onto a target in the same folder is an atomic rename. Errors:

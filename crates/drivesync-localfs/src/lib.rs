@@ -22,8 +22,8 @@ mod std_fs;
 mod watch;
 
 pub use api::{
-    Expect, FsKind, Hashed, Listing, LocalFs, Meta, Skipped, Staged, Trashed, UploadFile,
-    PARTIAL_PREFIX, SMALL_FILE, TRASH_DIR,
+    Expect, FsKind, Hashed, Kept, Listing, LocalFs, Meta, Skipped, Staged, Trashed, UploadFile,
+    KEPT_PREFIX, PARTIAL_PREFIX, SMALL_FILE, TRASH_DIR,
 };
 pub use error::FsError;
 #[cfg(feature = "fake")]

@@ -4,7 +4,7 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use common::{md5_hex, mem_ci_raw, mem_raw, rel, std_raw, Raw};
-use drivesync_localfs::{Expect, FsError, FsKind, Trashed, PARTIAL_PREFIX, TRASH_DIR};
+use drivesync_localfs::{Expect, FsError, FsKind, Kept, Trashed, PARTIAL_PREFIX, TRASH_DIR};
 use tokio::io::AsyncWriteExt;
 
 fn partials(r: &dyn Raw, dir: &str) -> Vec<String> {
@@ -284,6 +284,59 @@ async fn trash_falls_back_to_the_pair_folder(r: &dyn Raw) {
         .is_not_found());
 }
 
+async fn a_kept_version_outlives_the_commit_then_is_dropped_or_trashed(r: &dyn Raw) {
+    let fs = r.fs();
+    // Dropped: the old version goes, nothing else, and no trash folder is left behind.
+    r.write("e.txt", b"e1");
+    let k = fs.keep(&rel("e.txt")).await.unwrap().expect("links here");
+    assert!(Kept::is_kept_place(&k.at), "{k:?}");
+    assert_eq!(r.read(k.at.as_str()).unwrap(), b"e1");
+    fs.drop_kept(&k).await.unwrap();
+    fs.drop_kept(&k).await.unwrap();
+    assert_eq!(r.read(k.at.as_str()), None);
+    assert_eq!(r.read("e.txt").unwrap(), b"e1");
+    assert_eq!(r.names(""), vec!["e.txt".to_owned()]);
+    let not_kept = Kept {
+        path: rel("e.txt"),
+        at: rel("e.txt"),
+    };
+    assert!(fs.drop_kept(&not_kept).await.is_err());
+    assert_eq!(r.read("e.txt").unwrap(), b"e1");
+    // Kept across a download committed over the file: the stamp the commit checks is the
+    // same, and the old version stays until it is trashed under its own name.
+    r.write("d/f.txt", b"old");
+    let planned = fs.stat(&rel("d/f.txt")).await.unwrap().unwrap();
+    let k = fs.keep(&rel("d/f.txt")).await.unwrap().expect("links here");
+    assert_eq!(k.path, rel("d/f.txt"));
+    assert_eq!(fs.stat(&rel("d/f.txt")).await.unwrap(), Some(planned));
+    let mut s = fs.stage(&rel("d")).await.unwrap();
+    s.write_all(b"new").await.unwrap();
+    s.commit(&rel("d/f.txt"), Expect::Stamp(planned.stamp), None)
+        .await
+        .unwrap();
+    assert_eq!(r.read("d/f.txt").unwrap(), b"new");
+    assert_eq!(r.read(k.at.as_str()).unwrap(), b"old");
+    let Trashed::Fallback(p) = fs.trash_kept(&k).await.unwrap() else {
+        panic!("OS trash is off")
+    };
+    assert!(p.ends_with("d/f.txt"), "{}", p.display());
+    let relp = p
+        .strip_prefix(fs.root())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(r.read(&relp).unwrap(), b"old");
+    assert_eq!(r.read(k.at.as_str()), None);
+    assert!(fs.trash_kept(&k).await.unwrap_err().is_not_found());
+    // Only files are kept.
+    assert!(matches!(
+        fs.keep(&rel("d")).await,
+        Err(FsError::NotAFile { .. })
+    ));
+    assert!(fs.keep(&rel("missing")).await.unwrap_err().is_not_found());
+}
+
 async fn create_dir_is_idempotent(r: &dyn Raw) {
     let fs = r.fs();
     let m = fs.create_dir(&rel("d")).await.unwrap();
@@ -356,6 +409,7 @@ macro_rules! contract {
 
 contract!(
     stat_and_list,
+    a_kept_version_outlives_the_commit_then_is_dropped_or_trashed,
     rename_never_replaces,
     case_only_rename,
     commit_refuses_a_changed_target,

@@ -550,11 +550,12 @@ fn regression_seed_54532_a_refused_trash_is_planned_again_forever() {
     );
 }
 
-/// A documented gap (SEMANTICS.md, known gaps): another device deletes a Drive file for good
-/// while drivesync downloads its new version over the synced local copy; the synced version,
-/// which only Drive's history of that file kept, is gone with it.
+/// Found by the simulation (seed 58722, then 104693, 442759, 487141, 540395, 593308): another
+/// device deleted a Drive file for good while drivesync downloaded its new version over the
+/// synced local copy, so the synced version, which only Drive's history of that file kept,
+/// was gone with it. Now the replaced version is kept aside until Drive is seen to still have
+/// the file, and goes to the trash when Drive lost it.
 #[test]
-#[ignore = "known gap: a permanent delete on Drive racing a download over the synced local copy"]
 fn regression_seed_58722_a_permanent_delete_during_a_download_over_the_synced_copy() {
     replay(
         r#"

@@ -12,7 +12,7 @@ use super::tree::{Body, State};
 use super::MemFs;
 use crate::api::numbered;
 use crate::{Expect, FsError, Hashed, Listing, LocalFs, Meta, Staged, Trashed, UploadFile};
-use crate::{PARTIAL_PREFIX, TRASH_DIR};
+use crate::{Kept, KEPT_PREFIX, PARTIAL_PREFIX, TRASH_DIR};
 
 /// The bytes of the regular file at `p`, honouring "unreadable".
 pub(super) fn file_bytes<'a>(
@@ -175,26 +175,67 @@ impl LocalFs for MemFs {
         }
         s.tick();
         let node = s.take(path).expect("checked above");
-        let mut files = Vec::new();
-        node.files_into(path, false, &mut files);
-        s.trashed.extend(files);
-        if s.os_trash {
-            return Ok(Trashed::Os);
-        }
-        let stamp = chrono::DateTime::from_timestamp_nanos(s.clock)
-            .format("%Y%m%d-%H%M%S")
-            .to_string();
-        let dir = RelPath::new(format!("{TRASH_DIR}/{stamp}")).expect("valid");
-        let dir = parent
-            .components()
-            .fold(dir, |d, c| d.join(c).expect("valid"));
+        Ok(to_trash(&mut s, node, path))
+    }
+
+    async fn keep(&self, path: &RelPath) -> Result<Option<Kept>, FsError> {
+        let op = "keep the old version of";
+        let mut s = self.lock();
+        let parent = not_root(&s, path, op)?;
+        s.check_dir(&parent, op)?;
+        let node = match s.get(path) {
+            None => {
+                return Err(FsError::NotFound {
+                    op,
+                    path: s.abs(path),
+                })
+            }
+            Some(n) if !matches!(n.body, Body::File(_)) => {
+                return Err(FsError::NotAFile {
+                    op,
+                    path: s.abs(path),
+                })
+            }
+            // A second link: the same content and file id.
+            Some(n) => n.clone(),
+        };
+        s.next_temp += 1;
+        let dir =
+            RelPath::new(format!("{TRASH_DIR}/{KEPT_PREFIX}{:012x}", s.next_temp)).expect("valid");
         s.mkdir_all(&dir);
-        let dest = (1..)
-            .map(|n| dir.join(&numbered(path.name(), n)).expect("valid"))
-            .find(|d| s.get(d).is_none())
-            .expect("a free name");
-        s.put(&dest, node);
-        Ok(Trashed::Fallback(s.abs(&dest)))
+        let at = dir.join(path.name()).expect("a valid name");
+        s.put(&at, node);
+        Ok(Some(Kept {
+            path: path.clone(),
+            at,
+        }))
+    }
+
+    async fn trash_kept(&self, kept: &Kept) -> Result<Trashed, FsError> {
+        let mut s = self.lock();
+        let Some(node) = s.take(&kept.at) else {
+            return Err(FsError::NotFound {
+                op: "move to the trash",
+                path: s.abs(&kept.at),
+            });
+        };
+        s.tick();
+        drop_kept_dir(&mut s, kept);
+        Ok(to_trash(&mut s, node, &kept.path))
+    }
+
+    async fn drop_kept(&self, kept: &Kept) -> Result<(), FsError> {
+        let mut s = self.lock();
+        if !Kept::is_kept_place(&kept.at) {
+            return Err(FsError::Io {
+                op: "delete the kept old version",
+                path: s.abs(&kept.at),
+                source: std::io::Error::other("not a kept version"),
+            });
+        }
+        s.take(&kept.at);
+        drop_kept_dir(&mut s, kept);
+        Ok(())
     }
 
     async fn stage(&self, dir: &RelPath) -> Result<Box<dyn Staged>, FsError> {
@@ -255,5 +296,45 @@ impl LocalFs for MemFs {
             content: (bytes.len() as u64 <= crate::SMALL_FILE).then_some(bytes),
             _keep: Some(snapshot),
         })
+    }
+}
+
+/// Puts `node`, taken from the tree, in the trash as `path`: the fake OS trash (recorded in
+/// `trashed`), else `.drivesync-trash/<stamp>/<path>` (numbered on collision).
+fn to_trash(s: &mut State, node: super::tree::Node, path: &RelPath) -> Trashed {
+    let mut files = Vec::new();
+    node.files_into(path, false, &mut files);
+    s.trashed.extend(files);
+    if s.os_trash {
+        return Trashed::Os;
+    }
+    let stamp = chrono::DateTime::from_timestamp_nanos(s.clock)
+        .format("%Y%m%d-%H%M%S")
+        .to_string();
+    let dir = RelPath::new(format!("{TRASH_DIR}/{stamp}")).expect("valid");
+    let dir = path
+        .parent()
+        .unwrap_or_else(RelPath::root)
+        .components()
+        .fold(dir, |d, c| d.join(c).expect("valid"));
+    s.mkdir_all(&dir);
+    let dest = (1..)
+        .map(|n| dir.join(&numbered(path.name(), n)).expect("valid"))
+        .find(|d| s.get(d).is_none())
+        .expect("a free name");
+    s.put(&dest, node);
+    Trashed::Fallback(s.abs(&dest))
+}
+
+/// Removes the folder that held `kept` and then the trash folder, each if it is empty now
+/// (as `StdFs` does).
+fn drop_kept_dir(s: &mut State, kept: &Kept) {
+    let trash = RelPath::new(TRASH_DIR).expect("valid");
+    for dir in kept.at.parent().into_iter().chain([trash]) {
+        if s.get(&dir)
+            .is_some_and(|n| matches!(&n.body, Body::Folder(c) if c.is_empty()))
+        {
+            s.take(&dir);
+        }
     }
 }

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use drivesync_model::RelPath;
 
-use crate::{Expect, FsError, FsKind, Hashed, Listing, LocalFs, Meta, Skipped, Staged, Trashed};
+use crate::{
+    Expect, FsError, FsKind, Hashed, Kept, Listing, LocalFs, Meta, Skipped, Staged, Trashed,
+};
 use crate::{UploadFile, PARTIAL_PREFIX};
 
 /// The real file system under one pair root.
@@ -241,6 +243,32 @@ impl LocalFs for StdFs {
         blocking("move to the trash", path.to_path(&root), move || {
             trash::trash(&root, os, &path, expect)
         })
+        .await
+    }
+
+    async fn keep(&self, path: &RelPath) -> Result<Option<Kept>, FsError> {
+        let (root, path) = (self.root.clone(), path.clone());
+        blocking("keep the old version of", path.to_path(&root), move || {
+            trash::keep(&root, &path)
+        })
+        .await
+    }
+
+    async fn trash_kept(&self, kept: &Kept) -> Result<Trashed, FsError> {
+        let (root, kept, os) = (self.root.clone(), kept.clone(), self.os_trash);
+        blocking("move to the trash", kept.at.to_path(&root), move || {
+            trash::trash_kept(&root, os, &kept)
+        })
+        .await
+    }
+
+    async fn drop_kept(&self, kept: &Kept) -> Result<(), FsError> {
+        let (root, kept) = (self.root.clone(), kept.clone());
+        blocking(
+            "delete the kept old version",
+            kept.at.to_path(&root),
+            move || trash::drop_kept(&root, &kept),
+        )
         .await
     }
 

@@ -254,6 +254,18 @@ impl LocalFs for SimFs {
         out
     }
 
+    async fn keep(&self, path: &RelPath) -> Result<Option<Kept>, FsError> {
+        self.sh.gated(true, self.sh.fs.keep(path)).await
+    }
+
+    async fn trash_kept(&self, kept: &Kept) -> Result<Trashed, FsError> {
+        self.sh.gated(true, self.sh.fs.trash_kept(kept)).await
+    }
+
+    async fn drop_kept(&self, kept: &Kept) -> Result<(), FsError> {
+        self.sh.gated(true, self.sh.fs.drop_kept(kept)).await
+    }
+
     async fn stage(&self, dir: &RelPath) -> Result<Box<dyn Staged>, FsError> {
         let inner = self.sh.gated(true, self.sh.fs.stage(dir)).await?;
         Ok(Box::new(SimStaged {

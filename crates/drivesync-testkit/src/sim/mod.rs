@@ -35,8 +35,8 @@ use drivesync_drive::{
 };
 use drivesync_engine::{Engine, Event, Events, Scope, SyncOptions, SyncReport};
 use drivesync_localfs::{
-    Expect, FsError, FsKind, Hashed, Listing, LocalFs, MemFs, Meta, Staged, Trashed, UploadFile,
-    PARTIAL_PREFIX,
+    Expect, FsError, FsKind, Hashed, Kept, Listing, LocalFs, MemFs, Meta, Staged, Trashed,
+    UploadFile, PARTIAL_PREFIX,
 };
 use drivesync_model::{DriveId, Kind, Md5, PairSettings, RelPath};
 use drivesync_reconcile::{NameRules, Op};
