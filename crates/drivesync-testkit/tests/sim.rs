@@ -550,6 +550,25 @@ fn regression_seed_54532_a_refused_trash_is_planned_again_forever() {
     );
 }
 
+/// Found by the simulation (seed 602538), a harness bug: a change by another device that
+/// was due before one engine call (here the ids request) was still being made while the
+/// engine's other ops ran, so the device's read-modify-write straddled drivesync's upload into
+/// the same file and the model recorded the wrong version as the one replaced. A change now
+/// lands whole between two engine calls.
+#[test]
+fn regression_seed_602538_a_device_edit_lands_whole_between_engine_calls() {
+    replay(
+        r##"
+        local write "C.txt" "L2 C.txt\n"
+        sync advance=7
+        local mv "C.txt" "d.txt"
+        local write "C.txt" "L7 C.txt\n"
+        sync advance=0
+          during 2 drive append "C.txt" "+d8\n"
+        "##,
+    );
+}
+
 /// Found by the simulation (seed 58722, then 104693, 442759, 487141, 540395, 593308): another
 /// device deleted a Drive file for good while drivesync downloaded its new version over the
 /// synced local copy, so the synced version, which only Drive's history of that file kept,

@@ -100,6 +100,7 @@ impl Case {
             tmp: tmp.path().to_owned(),
             st: Mutex::new(St::default()),
             crash_tx,
+            between_calls: tokio::sync::Mutex::new(()),
         });
         let remote = Arc::new(SimRemote {
             sh: sh.clone(),

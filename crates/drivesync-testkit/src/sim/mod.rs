@@ -269,6 +269,11 @@ struct Shared {
     tmp: PathBuf,
     st: Mutex<St>,
     crash_tx: watch::Sender<bool>,
+    /// Held while the changes due before an engine call are made: the engine's other calls
+    /// (its ops run concurrently) wait, so a change lands whole between two engine calls, as
+    /// one request of another device does. Without it a device's read-modify-write could
+    /// straddle an engine upload, and the model would record the wrong version as replaced.
+    between_calls: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
@@ -286,6 +291,10 @@ impl Shared {
     async fn enter(&self, write: bool) -> bool {
         let crashed = self.st().crashed;
         if crashed {
+            return std::future::pending().await;
+        }
+        let between = self.between_calls.lock().await;
+        if self.st().crashed {
             return std::future::pending().await;
         }
         let (due, now, after) = {
@@ -313,6 +322,7 @@ impl Shared {
             let n = st.calls;
             st.log.push(format!("  during (before call {n}): {line}"));
         }
+        drop(between);
         if now {
             self.crash();
             return std::future::pending().await;
