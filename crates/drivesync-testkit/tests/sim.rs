@@ -550,6 +550,31 @@ fn regression_seed_54532_a_refused_trash_is_planned_again_forever() {
     );
 }
 
+/// Found by the simulation (seed 605846): another device trashed a Drive folder (turning it
+/// into a file) between drivesync's re-check of that folder and its move of a file with an
+/// unseen Drive edit into it. The edit went to Drive's trash with the folder: the documented
+/// one-request window of a Drive move (SEMANTICS.md section 10), which the simulation counts
+/// apart instead of as a failure.
+#[test]
+fn regression_seed_605846_a_drive_folder_trashed_between_the_move_check_and_the_move() {
+    let steps = parse(
+        r##"
+        drive mkdir "b"
+        local write "a/c.txt" "L4 a/c.txt\n"
+        sync advance=60
+        local mv "a/c.txt" "b/a"
+        drive write "a/c.txt" "D7 a/c.txt\n"
+        drive mkdir "b/c.txt"
+        local mkdir "c.txt"
+        sync advance=1 random=2905934369043554798:0 fault=relocate:quota:after:1
+          during 6 drive folder-to-file "b" "D11 b\n"
+        "##,
+    )
+    .expect("a valid script");
+    let trace = run_steps(&steps, &SimConfig::default()).unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(trace.stats.known_gap, 1, "{}", trace.log.join("\n"));
+}
+
 /// Found by the simulation (seed 602538), a harness bug: a change by another device that
 /// was due before one engine call (here the ids request) was still being made while the
 /// engine's other ops ran, so the device's read-modify-write straddled drivesync's upload into

@@ -61,9 +61,13 @@ impl RemoteStore for Recorder {
     }
 
     async fn relocate(&self, id: &DriveId, to: &Relocation) -> Result<File, DriveError> {
+        let was_trashed = self.drive.get(id).await.is_ok_and(|f| f.trashed);
         let r = self.drive.relocate(id, to).await;
-        if r.is_ok() {
+        if let Ok(f) = &r {
             self.sh.st().engine_named.insert(id.clone());
+            if f.trashed && !was_trashed {
+                self.sh.moved_into_trash(id);
+            }
         }
         r
     }

@@ -352,6 +352,41 @@ impl Shared {
         (of_id, synced_set(&base))
     }
 
+    /// drivesync moved Drive file or folder `id` into a folder that is in Drive's trash. It
+    /// re-reads the destination right before a move and refuses a trashed one, so another
+    /// device trashed it in between: the documented one-request window of a Drive move
+    /// (SEMANTICS.md section 10). The versions moved are in Drive's trash, not lost, and
+    /// reported apart (see `window_trashed`).
+    fn moved_into_trash(&self, id: &DriveId) {
+        let files = self.drive.files();
+        let parent: HashMap<&DriveId, &DriveId> = files
+            .iter()
+            .filter_map(|f| Some((&f.id, f.parents.first()?)))
+            .collect();
+        let under = |f: &DriveId| {
+            let mut cur = Some(f);
+            while let Some(c) = cur {
+                if c == id {
+                    return true;
+                }
+                cur = parent.get(c).copied();
+            }
+            false
+        };
+        let moved: Vec<Md5> = files
+            .iter()
+            .filter(|f| under(&f.id))
+            .filter_map(|f| self.drive.content(&f.id))
+            .map(|c| md5_of(&c))
+            .collect();
+        let mut st = self.st();
+        st.stats.known_gap += 1;
+        st.log.push(format!(
+            "  known gap: drivesync moved {id} into a Drive folder trashed after its re-check"
+        ));
+        st.window_trashed.extend(moved);
+    }
+
     /// Right before drivesync moves local `path` to the trash: the unsynced versions below
     /// it that the user put there during this sync, after the engine last listed the folder
     /// they landed in, are in the documented window between drivesync's re-check and the
