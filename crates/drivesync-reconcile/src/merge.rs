@@ -128,6 +128,11 @@ impl Work<'_> {
             .cloned()
             .collect();
         let mut taken: BTreeSet<RelPath> = paths.clone();
+        self.drive_names = self
+            .remote
+            .iter()
+            .map(|(p, r)| (p.parent(), r.name.clone()))
+            .collect();
         let mut decided: BTreeMap<RelPath, Vec<Op>> = BTreeMap::new();
         // Deepest first, so a folder sees what survives inside it.
         for p in paths.iter().rev() {
@@ -430,6 +435,19 @@ impl Work<'_> {
                 expect: Tree::new(),
                 replaced: false,
             }],
+            // Drive has a file of this name in the folder, placed at another local path (a
+            // numbered or mapped name): uploading under the name would make a second one of
+            // it on Drive, so the new local file is kept as a conflict copy (seed 704389). An
+            // edit re-created after a Drive delete is not covered.
+            (Some(l), None)
+                if b.is_none()
+                    && l.kind == Kind::File
+                    && self
+                        .drive_names
+                        .contains(&(p.parent(), drive_name(p.name(), None, &self.ctx.rules))) =>
+            {
+                self.keep_local_aside(p, l, taken)
+            }
             (Some(l), None) => vec![self.upload_new(p, l)],
             (None, Some(r)) => vec![self.download_new(p, r, None)],
             (Some(l), Some(r)) => match (l.kind, r.kind) {

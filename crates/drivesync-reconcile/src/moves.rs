@@ -26,6 +26,10 @@ pub(crate) struct Work<'c> {
     /// Entries this plan already moves or creates: a later move of a folder holding one of
     /// them would carry it along on one side only, so such a move is not planned.
     touched: HashSet<DriveId>,
+    /// (local folder, Drive name) of every Drive entry once moves are planned: a new local
+    /// file may not take a Drive name a neighbour placed at another local path has (see
+    /// `Work::merge`).
+    pub(crate) drive_names: HashSet<(Option<RelPath>, String)>,
 }
 
 /// Moves every key at or under `from` to the same place under `to`; returns the new keys.
@@ -79,6 +83,7 @@ impl<'c> Work<'c> {
             remote_at,
             local_at,
             touched: HashSet::new(),
+            drive_names: HashSet::new(),
         }
     }
 

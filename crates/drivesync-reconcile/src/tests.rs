@@ -458,3 +458,43 @@ fn new_files_moved_files_and_files_drive_has_are_compared_the_others_only_upload
         .iter()
         .any(|op| matches!(op, Op::ConflictCopy { .. })));
 }
+
+/// Found by the simulation (seed 704389): a Drive file synced as `d (2).txt` beside a
+/// duplicate keeps that local name once the duplicate is gone. A new local `d.txt` (here the
+/// user renamed and edited the file, while Drive edited it too) was uploaded under its own
+/// name next to it: a second `d.txt` on Drive, made by drivesync. It is now kept as a
+/// conflict copy.
+#[test]
+fn a_new_local_file_never_takes_the_drive_name_of_a_numbered_neighbour() {
+    let mut w = World::default();
+    w.remote_write(&p("d.txt"), c(1));
+    w.remote_write(&p("e.txt"), c(2));
+    sync(&mut w);
+    // Another device renames e.txt to d.txt: two of them; the synced one keeps its place.
+    let e = w.base[&p("e.txt")].id.clone();
+    w.remote.get_mut(&e).unwrap().name = "d.txt".into();
+    w.remote.get_mut(&e).unwrap().version += 1;
+    sync(&mut w);
+    assert_eq!(w.base[&p("d (2).txt")].id, e);
+    // The first d.txt goes; the other stays `d (2).txt` here.
+    w.remote_rm(&p("d.txt"));
+    sync(&mut w);
+    assert_eq!(w.base[&p("d (2).txt")].id, e);
+    w.local_mv(&p("d (2).txt"), &p("d.txt"));
+    w.local_write(&p("d.txt"), c(3));
+    w.remote_write(&p("d (2).txt"), c(4));
+    let plan = sync(&mut w);
+    assert!(
+        !plan.ops.iter().any(
+            |op| matches!(op, Op::Upload { name, replace: None, .. } if name.as_str() == "d.txt")
+        ),
+        "{plan:#?}"
+    );
+    let named_d = w
+        .remote
+        .values()
+        .filter(|r| r.name == "d.txt" && r.parent.as_str() == crate::sim::ROOT)
+        .count();
+    assert_eq!(named_d, 1, "{:#?}", w.remote);
+    assert_eq!(count(&plan, |op| matches!(op, Op::ConflictCopy { .. })), 1);
+}

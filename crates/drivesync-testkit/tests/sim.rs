@@ -550,6 +550,32 @@ fn regression_seed_54532_a_refused_trash_is_planned_again_forever() {
     );
 }
 
+/// Found by the simulation (seed 704389): a Drive file kept its local name `d (2).txt` after
+/// its duplicate left; the user renamed it `d.txt` and edited it while Drive edited it too,
+/// and the new local `d.txt` was uploaded next to Drive's `d.txt`: a duplicate drivesync
+/// made. A new local file whose Drive name a neighbour has is now kept as a conflict copy.
+#[test]
+fn regression_seed_704389_a_new_local_file_beside_a_numbered_drive_neighbour_of_its_name() {
+    replay(
+        r##"
+        local write "c.txt/C.txt" "L2 c.txt/C.txt\n"
+        local mv "c.txt/C.txt" "c.txt/b"
+        local mv "c.txt/b" "d.txt"
+        sync advance=60
+        drive dup "d.txt" "D4 d.txt\n"
+        sync advance=0
+        drive mv "d.txt" "a"
+        drive folder-to-file "c.txt" "D14 c.txt\n"
+        sync advance=60
+        drive append "d.txt" "+d17\n"
+        local file-to-folder "c.txt"
+        local mv "d (2).txt" "d.txt"
+        sync advance=3600 random=14206676997282784709:250
+        local write "d.txt" "L22 d.txt\n"
+        "##,
+    );
+}
+
 /// Found by the simulation (seed 605846): another device trashed a Drive folder (turning it
 /// into a file) between drivesync's re-check of that folder and its move of a file with an
 /// unseen Drive edit into it. The edit went to Drive's trash with the folder: the documented

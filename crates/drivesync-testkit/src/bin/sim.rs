@@ -111,6 +111,13 @@ fn report(f: &Failure, a: &Args) {
 }
 
 fn main() {
+    // The engine's own log, for replaying one script (`RUST_LOG=drivesync_engine=debug`).
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let a = match args() {
         Ok(a) => a,
         Err(e) => {
