@@ -4,7 +4,9 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use common::{md5_hex, mem_ci_raw, mem_raw, rel, std_raw, Raw};
-use drivesync_localfs::{Expect, FsError, FsKind, Kept, Trashed, PARTIAL_PREFIX, TRASH_DIR};
+use drivesync_localfs::{
+    Expect, FsError, FsKind, Kept, LocalFs, Trashed, PARTIAL_PREFIX, TRASH_DIR,
+};
 use tokio::io::AsyncWriteExt;
 
 fn partials(r: &dyn Raw, dir: &str) -> Vec<String> {
@@ -257,12 +259,7 @@ async fn trash_falls_back_to_the_pair_folder(r: &dyn Raw) {
     };
     assert_ne!(p1, p2);
     for (p, want) in [(p1, "first"), (p2, "second")] {
-        let relp = p
-            .strip_prefix(fs.root())
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let relp = under_root(fs, &p);
         assert_eq!(r.read(&relp).unwrap(), want.as_bytes());
     }
     // A folder goes whole.
@@ -270,18 +267,22 @@ async fn trash_falls_back_to_the_pair_folder(r: &dyn Raw) {
     let Trashed::Fallback(p3) = fs.trash(&rel("g"), Expect::Any).await.unwrap() else {
         panic!()
     };
-    let relp = p3
-        .strip_prefix(fs.root())
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let relp = under_root(fs, &p3);
     assert_eq!(r.read(&format!("{relp}/h/i")).unwrap(), b"deep");
     assert!(fs
         .trash(&rel("g"), Expect::Any)
         .await
         .unwrap_err()
         .is_not_found());
+}
+
+/// `p`, a place under the root of `fs`, as a path relative to that root.
+fn under_root(fs: &dyn LocalFs, p: &std::path::Path) -> String {
+    p.strip_prefix(fs.root())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn a_kept_version_outlives_the_commit_then_is_dropped_or_trashed(r: &dyn Raw) {
@@ -320,12 +321,7 @@ async fn a_kept_version_outlives_the_commit_then_is_dropped_or_trashed(r: &dyn R
         panic!("OS trash is off")
     };
     assert!(p.ends_with("d/f.txt"), "{}", p.display());
-    let relp = p
-        .strip_prefix(fs.root())
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let relp = under_root(fs, &p);
     assert_eq!(r.read(&relp).unwrap(), b"old");
     assert_eq!(r.read(k.at.as_str()), None);
     assert!(fs.trash_kept(&k).await.unwrap_err().is_not_found());
