@@ -10,6 +10,7 @@ mod exec;
 mod group;
 mod held;
 mod ids;
+mod kept;
 pub mod live;
 
 pub use live::Scope;
@@ -26,7 +27,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use drivesync_drive::{DriveError, RemoteStore};
-use drivesync_localfs::{hash_deferred, rescan, scan, FsError, LocalFs, Scan, ScanOptions};
+use drivesync_localfs::{
+    hash_deferred, rescan, scan, FsError, LocalFs, Scan, ScanOptions, TRASH_DIR,
+};
 use drivesync_model::{BaseEntry, DriveId, Kind, LocalEntry, RelPath, Tree};
 use drivesync_reconcile::{
     check_deletes, compares_content, plan, DeleteGuard, IgnoreRules, NameRules, Op, Plan,
@@ -206,6 +209,29 @@ impl Engine {
         }
     }
 
+    /// Tells the user where a version kept by an interrupted sync went.
+    fn log_kept_leftover(&self, left: kept::Leftover, at: DateTime<Utc>) {
+        let (kind, message) = match left.outcome {
+            Ok(()) => (
+                ActivityKind::TrashedLocal,
+                format!(
+                    "an interrupted sync had kept aside the version of `{}` that a download \
+                     replaced; it was moved to the trash",
+                    left.name
+                ),
+            ),
+            Err(e) => (
+                ActivityKind::Error,
+                format!(
+                    "an interrupted sync had kept aside the version of `{}` that a download \
+                     replaced; moving it to the trash failed ({e}): it stays in {TRASH_DIR}",
+                    left.name
+                ),
+            ),
+        };
+        self.log(None, kind, message, at);
+    }
+
     /// Runs one sync (or, with `dry_run`, only plans it), scanning the whole pair. See the
     /// crate docs.
     pub async fn sync(&self, opts: &SyncOptions) -> Result<SyncReport, EngineError> {
@@ -295,6 +321,13 @@ impl Engine {
             for partial in scanned.iter().flat_map(|s| &s.partials) {
                 if let Err(e) = self.fs.remove_partial(partial).await {
                     self.log(Some(partial), ActivityKind::Error, e.to_string(), opts.now);
+                }
+            }
+            // Loaded afresh: a sync before this one may have been cut short holding a
+            // replaced version aside.
+            if let Some(s) = scanned.as_ref().filter(|_| loaded) {
+                for left in kept::clear_leftovers(self.fs.as_ref(), &s.tree).await {
+                    self.log_kept_leftover(left, opts.now);
                 }
             }
         }

@@ -224,6 +224,72 @@ async fn a_download_over_a_synced_file_leaves_no_kept_copy_when_drive_still_has_
 }
 
 #[tokio::test]
+async fn versions_an_interrupted_sync_kept_aside_are_cleared_when_the_pair_is_loaded_again() {
+    use drivesync_localfs::LocalFs;
+    let r = rig().await;
+    r.fs.write("d/a.txt", b"a1");
+    r.fs.write("d/b.txt", b"b1");
+    r.sync().await;
+    // Cut short before its download committed: the kept link is still the live file.
+    let a = r.fs.keep(&rp("d/a.txt")).await.unwrap().unwrap();
+    // Cut short after: the kept version is the only copy of `b1` left.
+    let b = r.fs.keep(&rp("d/b.txt")).await.unwrap().unwrap();
+    r.fs.write("d/b.txt", b"b2");
+    // The same engine, still running, leaves them to the syncs that made them.
+    r.sync().await;
+    assert_eq!(r.fs.read(&a.at).unwrap(), b"a1");
+    assert_eq!(r.fs.read(&b.at).unwrap(), b"b1");
+    // Loaded again (a restart): the second link goes, the only copy goes to the trash.
+    let pair = r.db.pairs().unwrap().remove(0);
+    let restarted = Engine::new(r.remote.clone(), Arc::new(r.fs.clone()), r.db.clone(), pair)
+        .with_name_rules(NameRules::default());
+    let report = restarted.sync(&opts()).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    for k in [&a, &b] {
+        assert_eq!(r.fs.meta(k.at.parent().unwrap()), None, "{k:?}");
+    }
+    let trashed = r.fs.trashed();
+    assert_eq!(trashed.len(), 1, "{trashed:?}");
+    assert!(trashed[0].0.as_str().ends_with("b.txt"), "{trashed:?}");
+    assert_eq!(trashed[0].1, b"b1");
+    assert_eq!(r.fs.files()[&rp("d/a.txt")], b"a1");
+    let log =
+        r.db.activity(&drivesync_state::ActivityQuery {
+            text: Some("`b.txt` that a download replaced".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(log[0].message.contains("moved to the trash"), "{log:?}");
+    r.assert_identical().await;
+}
+
+#[tokio::test]
+async fn on_a_real_disk_a_kept_link_to_the_live_file_is_dropped_when_the_pair_is_loaded_again() {
+    use drivesync_localfs::{LocalFs, StdFs};
+    let r = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"a1").unwrap();
+    let pair = r.db.pairs().unwrap().remove(0);
+    let fs = Arc::new(StdFs::new(dir.path().to_owned()).with_os_trash(false));
+    let engine = |fs: Arc<StdFs>| Engine::new(r.remote.clone(), fs, r.db.clone(), pair.clone());
+    engine(fs.clone()).sync(&opts()).await.unwrap();
+    let a = fs
+        .keep(&rp("a.txt"))
+        .await
+        .unwrap()
+        .expect("links on this disk");
+    let report = engine(fs).sync(&opts()).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(
+        std::fs::read(dir.path().join("a.txt")).unwrap(),
+        b"a1".to_vec()
+    );
+    assert!(!a.at.to_path(dir.path()).exists(), "{a:?}");
+    assert!(!dir.path().join(drivesync_localfs::TRASH_DIR).exists());
+}
+
+#[tokio::test]
 async fn deletes_go_to_both_trashes_and_the_guard_stops_mass_deletes() {
     let r = rig().await;
     for i in 0..60 {
