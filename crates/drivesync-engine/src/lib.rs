@@ -332,6 +332,7 @@ impl Engine {
             .into_iter()
             .map(|(p, id)| (id, p))
             .collect();
+        let relist = self.db.relist(pair)?;
         let observed = observe::observe(
             self.remote.as_ref(),
             &self.pair.remote_root,
@@ -339,8 +340,13 @@ impl Engine {
             cursor.as_ref(),
             &claimed,
             &self.rules,
+            &relist,
         )
         .await?;
+        // Stored before any op runs: a sync cut short lists these folders again.
+        if !opts.dry_run && observed.listed != relist {
+            self.db.set_relist(pair, &observed.listed)?;
+        }
         tracing::debug!(took = ?started.elapsed(), "Drive observed");
         let quiet = observed.unchanged
             && (untouched
@@ -438,20 +444,24 @@ impl Engine {
         }
         // An empty plan runs nothing: the synced tree stays as it is (not even copied, which
         // matters to an idle loop with 100,000 files).
-        let (synced, relist) = if plan.ops.is_empty() {
+        let (synced, relist_all) = if plan.ops.is_empty() {
             (None, false)
         } else {
-            let (synced, relist) = self
+            let (synced, relist_all) = self
                 .run_plan(&plan, &base, &remote_view, opts, &mut report)
                 .await?;
-            (Some(synced), relist)
+            (Some(synced), relist_all)
         };
         let dirty = plan.ops.iter().flat_map(Op::local_paths).collect();
         // An op may have dropped the stored cursor (`BaseChange::Relist`): a sync that ran
         // ops stores it again, unless dropping stale entries needs a full listing.
         let stale = synced.is_some() || cursor.as_ref() != Some(&observed.cursor);
-        if report.errors.is_empty() && stale && !relist {
+        if report.errors.is_empty() && stale && !relist_all {
             self.db.set_cursor(pair, &observed.cursor)?;
+        }
+        // After the cursor: a crash in between lists the folders once more, never less.
+        if report.errors.is_empty() && !observed.listed.is_empty() {
+            self.db.set_relist(pair, &[])?;
         }
         self.db.set_last_sync(pair, opts.now)?;
         drop(remote_view);

@@ -40,6 +40,11 @@ pub struct Observed {
     /// Nothing in the pair changed on Drive since the synced tree was recorded: Drive's tree
     /// is the synced tree (see [`remote_of`]) and `placed` is left empty.
     pub unchanged: bool,
+    /// The folders listed whole because they moved into the pair (or were still to be
+    /// listed again): what to store as [`StateDb::relist`] until a sync stores its cursor.
+    ///
+    /// [`StateDb::relist`]: drivesync_state::StateDb::relist
+    pub listed: Vec<DriveId>,
 }
 
 /// The synced tree as Drive entries (what Drive had at the last sync).
@@ -102,7 +107,9 @@ fn is_echo(ch: &drivesync_drive::Change, known: &HashMap<&DriveId, &BaseEntry>) 
 /// First sync (`cursor` is `None`): the change-feed position is taken *before* the full
 /// listing, so nothing changed during the listing is missed. Later: the synced tree plus
 /// every change since `cursor`; a folder that moved into the pair is listed whole (its
-/// content does not show up in the feed).
+/// content does not show up in the feed), and so is each of `relist` still in the pair (a
+/// folder an earlier sync listed, when that sync did not finish: recorded since, it no longer
+/// looks new, and what it failed to bring in would never be seen again).
 pub async fn observe(
     remote: &dyn RemoteStore,
     root: &DriveId,
@@ -110,8 +117,9 @@ pub async fn observe(
     cursor: Option<&Cursor>,
     claimed: &HashMap<DriveId, RelPath>,
     rules: &NameRules,
+    relist: &[DriveId],
 ) -> Result<Observed, EngineError> {
-    let (files, cursor) = match cursor {
+    let (files, cursor, listed) = match cursor {
         None => {
             let token = remote.start_page_token().await?;
             let listed = remote.list_tree(root).await?;
@@ -120,7 +128,7 @@ pub async fn observe(
                 .filter_map(entry_of)
                 .map(|e| (e.id.clone(), e))
                 .collect();
-            (files, Cursor(token.as_str().to_owned()))
+            (files, Cursor(token.as_str().to_owned()), Vec::new())
         }
         Some(c) => {
             let token = drivesync_drive::ChangeToken::new(c.0.clone());
@@ -139,16 +147,17 @@ pub async fn observe(
                 .iter()
                 .any(|ch| concerns_pair(ch, known_ids(), root));
             drop(known);
-            if quiet_feed && places_as_recorded(base, rules) {
+            if quiet_feed && relist.is_empty() && places_as_recorded(base, rules) {
                 return Ok(Observed {
                     placed: Placed::default(),
                     cursor,
                     unchanged: true,
+                    listed: Vec::new(),
                 });
             }
             let mut files = from_base(base);
             let known: HashSet<DriveId> = files.keys().cloned().collect();
-            let mut new_folders = Vec::new();
+            let mut new_folders = relist.to_vec();
             for ch in changes {
                 let Some(id) = ch
                     .file_id
@@ -160,7 +169,10 @@ pub async fn observe(
                 match ch.file.as_ref().filter(|f| !ch.removed && !f.trashed) {
                     Some(f) => {
                         if let Some(e) = entry_of(f) {
-                            if e.kind == Kind::Folder && !known.contains(&e.id) {
+                            if e.kind == Kind::Folder
+                                && !known.contains(&e.id)
+                                && !new_folders.contains(&e.id)
+                            {
                                 new_folders.push(e.id.clone());
                             }
                             files.insert(id, e);
@@ -177,8 +189,8 @@ pub async fn observe(
             // elsewhere in Drive): list what is below it if it is inside the pair.
             let inside = place_claimed(root, files.values().cloned(), base, claimed, rules);
             let placed_ids: HashSet<&DriveId> = inside.tree.values().map(|e| &e.id).collect();
-            let moved_in: Vec<&DriveId> = new_folders
-                .iter()
+            let moved_in: Vec<DriveId> = new_folders
+                .into_iter()
                 .filter(|id| placed_ids.contains(id))
                 .collect();
             if moved_in.is_empty() {
@@ -186,16 +198,17 @@ pub async fn observe(
                     placed: inside,
                     cursor,
                     unchanged: false,
+                    listed: Vec::new(),
                 });
             }
-            for folder in moved_in {
+            for folder in &moved_in {
                 for f in remote.list_tree(folder).await? {
                     if let Some(e) = entry_of(&f) {
                         files.entry(e.id.clone()).or_insert(e);
                     }
                 }
             }
-            (files, cursor)
+            (files, cursor, moved_in)
         }
     };
     let placed = place_claimed(root, files.into_values(), base, claimed, rules);
@@ -203,5 +216,6 @@ pub async fn observe(
         placed,
         cursor,
         unchanged: false,
+        listed,
     })
 }

@@ -10,6 +10,8 @@
 //!   Drive version, and the local stamp (size, mtime in ns, inode / file index).
 //! * `pending_creates`: Drive ids generated *before* a create, so a create redone after a
 //!   crash reuses the id and never makes a duplicate.
+//! * `relist`: Drive folders that moved into a pair and were listed whole, listed again by
+//!   each sync until one stores its cursor ([`StateDb::relist`]).
 //! * `upload_sessions`: resumable upload sessions by an opaque key, so an upload cut by a
 //!   crash resumes instead of starting over.
 //! * `activity`: the activity log the UI and CLI show.

@@ -179,6 +179,42 @@ impl StateDb {
         self.update_pair(pair, "cursor", c.0.clone(), "save a pair's change cursor")
     }
 
+    /// Drive folders that moved into the pair and whose content a sync listed, to be listed
+    /// again by every sync until one stores its cursor. The change feed does not mention a
+    /// moved folder's content, and after a folder is recorded it no longer looks new: a
+    /// file inside it whose download failed would otherwise never be seen again.
+    pub fn relist(&self, pair: PairId) -> Result<Vec<DriveId>, StateError> {
+        let err = self.err("read the folders to list again");
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT drive_id FROM relist WHERE pair = ?1 ORDER BY drive_id")
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([pair.0], |r| r.get::<_, String>(0).map(DriveId::new))
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
+    /// Replaces the pair's [`StateDb::relist`] folders with `ids` (none: nothing to list
+    /// again), in one transaction.
+    pub fn set_relist(&self, pair: PairId, ids: &[DriveId]) -> Result<(), StateError> {
+        let err = self.err("save the folders to list again");
+        let mut conn = self.conn();
+        self.ensure_pair(&conn, pair)?;
+        let tx = conn.transaction().map_err(&err)?;
+        tx.execute("DELETE FROM relist WHERE pair = ?1", [pair.0])
+            .map_err(&err)?;
+        {
+            let mut stmt = tx
+                .prepare_cached("INSERT OR IGNORE INTO relist (pair, drive_id) VALUES (?1, ?2)")
+                .map_err(&err)?;
+            for id in ids {
+                stmt.execute(params![pair.0, id.as_str()]).map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(&err)
+    }
+
     fn update_pair(
         &self,
         id: PairId,

@@ -101,6 +101,27 @@ fn settings_last_sync_and_cursor_are_saved() {
 }
 
 #[test]
+fn folders_to_list_again_are_replaced_whole_and_kept_per_pair() {
+    let db = StateDb::open_in_memory().unwrap();
+    let a = db.add_pair(&new_pair("a"), t(1)).unwrap();
+    let b = db.add_pair(&new_pair("b"), t(1)).unwrap();
+    assert_eq!(db.relist(a.id).unwrap(), vec![]);
+    let ids = |v: &[&str]| v.iter().map(|s| DriveId::new(*s)).collect::<Vec<_>>();
+    db.set_relist(a.id, &ids(&["f2", "f1", "f2"])).unwrap();
+    db.set_relist(b.id, &ids(&["g"])).unwrap();
+    assert_eq!(db.relist(a.id).unwrap(), ids(&["f1", "f2"]));
+    db.set_relist(a.id, &ids(&["f3"])).unwrap();
+    assert_eq!(db.relist(a.id).unwrap(), ids(&["f3"]));
+    db.set_relist(a.id, &[]).unwrap();
+    assert_eq!(db.relist(a.id).unwrap(), vec![]);
+    assert_eq!(db.relist(b.id).unwrap(), ids(&["g"]));
+    assert!(matches!(
+        db.set_relist(PairId(999), &ids(&["x"])),
+        Err(StateError::NoSuchPair(_))
+    ));
+}
+
+#[test]
 fn unreadable_settings_are_reported_as_corrupt() {
     let db = StateDb::open_in_memory().unwrap();
     let p = db.add_pair(&new_pair("docs"), t(1)).unwrap();
@@ -136,6 +157,7 @@ fn removing_a_pair_removes_its_rows_and_nothing_else() {
             host: "h".into(),
         };
         db.add_conflict(p.id, &c).unwrap();
+        db.set_relist(p.id, &[DriveId::new("moved-in")]).unwrap();
         p
     };
     let gone = fill("gone");
@@ -165,7 +187,7 @@ fn removing_a_pair_removes_its_rows_and_nothing_else() {
         ..ActivityQuery::default()
     };
     assert_eq!(db.activity(&q(Some(gone.id))).unwrap(), vec![]);
-    for table in ["base", "pending_creates", "activity", "conflicts"] {
+    for table in ["base", "pending_creates", "activity", "conflicts", "relist"] {
         let n: i64 = db
             .conn()
             .query_row(

@@ -81,6 +81,14 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX conflicts_by_pair ON conflicts (pair, id);
     ",
+    // 2: Drive folders a sync listed whole, listed again until a sync stores its cursor.
+    "
+    CREATE TABLE relist (
+        pair     INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+        drive_id TEXT NOT NULL,
+        PRIMARY KEY (pair, drive_id)
+    ) STRICT, WITHOUT ROWID;
+    ",
 ];
 
 /// The newest schema version this build knows.

@@ -885,3 +885,28 @@ fn regression_seed_536029_a_drive_move_into_a_folder_another_device_just_trashed
         "##,
     );
 }
+
+/// Found by the simulation (seed 1032097): a Drive folder moved into the pair was listed
+/// whole, its local folder made and recorded, and the download of a file inside it failed
+/// (a 401). The next sync read the same changes again, but the folder was now recorded, so
+/// it no longer looked new and was not listed: the file was never downloaded. The folders a
+/// sync lists whole are now stored, and listed again until a sync stores its cursor.
+#[test]
+fn regression_seed_1032097_a_failed_download_inside_a_folder_that_moved_in_is_retried() {
+    replay(
+        r##"
+        drive mkdir "a"
+        drive mkdir "c.txt/c.txt/d.txt"
+        drive mv "c.txt" "a/C.txt"
+        sync advance=1
+        local write "C.txt" "L7 C.txt\n"
+        drive mv "a/C.txt/c.txt" "c.txt"
+        local mv "C.txt" "a/C.txt/c.txt/d.txt/d.txt"
+        sync advance=3600
+        local folder-to-file "c.txt" "L10 c.txt\n"
+        sync advance=7
+          during 5 drive mv "c.txt/d.txt" "a/c.txt"
+        sync advance=1 random=6707093641200717938:0 fault=download:401:before:2
+        "##,
+    );
+}
