@@ -397,7 +397,16 @@ impl Case<'_> {
         }
         self.stop_daemon(false);
         if !self.settled()? {
-            return Err("drivesync run stopped with work left to do".into());
+            let plan = self
+                .drivesync()
+                .args(["sync", &self.name, "--dry-run"])
+                .output()
+                .map_err(|e| e.to_string())?;
+            return Err(format!(
+                "drivesync run stopped with work left to do:\n{}{}",
+                String::from_utf8_lossy(&plan.stdout),
+                String::from_utf8_lossy(&plan.stderr)
+            ));
         }
         Ok(())
     }
