@@ -910,3 +910,25 @@ fn regression_seed_1032097_a_failed_download_inside_a_folder_that_moved_in_is_re
         "##,
     );
 }
+
+/// Found by the simulation (seed 1293840): the user renamed a file locally, and drivesync
+/// mirrored it as a rename on Drive; between its re-check and the rename another device moved
+/// the file into a folder that already had a file of the new name, so the rename made a
+/// duplicate there. A rename whose answer shows the file in another folder is now undone,
+/// and the next sync follows the other device's move.
+#[test]
+fn regression_seed_1293840_a_drive_rename_racing_another_devices_move_is_undone() {
+    replay(
+        r##"
+        sync advance=1
+        sync advance=60
+        sync advance=1
+        drive write "d.txt/a" "D8 d.txt/a\n"
+        local write "d.txt/a/d.txt" "L9 d.txt/a/d.txt\n"
+        sync advance=3600
+        local mv "d.txt/a (conflict laptop 2026-11-23 111602)" "d.txt/d.txt"
+        sync advance=0
+          during 3 drive mv "d.txt/a (conflict laptop 2026-11-23 111602)" "d.txt/a/a"
+        "##,
+    );
+}

@@ -1,9 +1,9 @@
 //! The re-checks an op makes right before it acts: Drive still has what the plan saw, a
 //! move's source and destination are still as planned, the local side did not change.
 
-use drivesync_drive::{DriveError, File};
+use drivesync_drive::{DriveError, File, Relocation};
 use drivesync_localfs::FsKind;
-use drivesync_model::{DriveId, LocalStamp, Md5, RelPath, RemoteEntry, Tree};
+use drivesync_model::{BaseEntry, DriveId, LocalStamp, Md5, RelPath, RemoteEntry, Tree};
 use drivesync_state::NewConflict;
 
 use super::Exec;
@@ -164,6 +164,31 @@ impl Exec<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// A rename on Drive of `id` (synced as `b` at `from`) landed in a folder another device
+    /// had just moved the file into, after the re-check: in that folder the new name may be
+    /// taken, and the rename was meant for the old one. It is undone (the name the plan saw
+    /// is put back), and the next sync mirrors the other device's move instead. Returns the
+    /// op's error.
+    pub(super) async fn undo_rename(&self, from: &RelPath, id: &DriveId, b: &BaseEntry) -> OpError {
+        let name = self
+            .known(id)
+            .map_or_else(|| b.remote_name.clone(), |e| e.name);
+        let back = Relocation {
+            name: Some(name),
+            parent: None,
+        };
+        match self.remote.relocate(id, &back).await {
+            Ok(_) => OpError::new(
+                from,
+                "another device moved it on Drive while drivesync renamed it there; the rename was undone and the next sync follows the move",
+            ),
+            Err(e) => OpError::new(
+                from,
+                format!("another device moved it on Drive while drivesync renamed it there, and undoing the rename failed ({e}); the next sync follows the move"),
+            ),
+        }
     }
 
     /// Records in the conflicts list that `path`'s local version was kept as `copy`.

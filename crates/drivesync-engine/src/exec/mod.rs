@@ -238,6 +238,9 @@ impl Exec<'_> {
                     .relocate(id, &reloc)
                     .await
                     .map_err(|e| OpError::drive(from, e))?;
+                if reloc.parent.is_none() && !f.parents.contains(&now_in) {
+                    return Err(self.undo_rename(from, id, &b).await);
+                }
                 let fresh = self
                     .learn(&f, &to_parent, name)
                     .ok_or_else(|| OpError::new(to, "Drive returned it without a parent"))?;
