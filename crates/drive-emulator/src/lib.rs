@@ -138,6 +138,9 @@ pub struct Shared {
     pub consent_deny: AtomicBool,
     /// Running MD5 of each upload session's received bytes `(bytes hashed, state)`.
     pub hashers: Mutex<HashMap<String, (u64, md5::Md5)>>,
+    /// One lock per upload session: its requests run one at a time, so a chunk cut by a
+    /// client that died cannot rewind the session under the client that resumed it.
+    pub session_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -155,6 +158,16 @@ impl Shared {
     /// a cache, checked against the session's offset before use).
     pub fn hashers(&self) -> MutexGuard<'_, HashMap<String, (u64, md5::Md5)>> {
         self.hashers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The lock of upload session `id` (see [`Shared::session_locks`]).
+    pub fn session_lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.session_locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id.to_owned())
+            .or_default()
+            .clone()
     }
 
     /// Changes the OAuth grants and journals them.
@@ -230,6 +243,7 @@ impl Emulator {
             faults: Mutex::new(Vec::new()),
             consent_deny: AtomicBool::new(false),
             hashers: Mutex::new(HashMap::new()),
+            session_locks: Mutex::new(HashMap::new()),
             _temp: temp,
         });
         let app = api::router(shared.clone());

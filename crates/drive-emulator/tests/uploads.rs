@@ -397,3 +397,59 @@ async fn single_request_resumable_with_wrong_declared_total_is_refused() {
         "nothing kept from the refused request"
     );
 }
+
+/// A client killed mid-chunk leaves that request running until its body errors; the client
+/// that resumes queries the session meanwhile. Requests on one session run one at a time, so
+/// the cut chunk cannot lower the stored size after the resumed client was told it (found by
+/// the `resume_after_kill` scenario: the next chunk was refused as beyond the stored size).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cut_chunk_finishes_before_the_next_request_on_its_session_starts() {
+    let env = Env::start().await;
+    let total = 1_048_576;
+    let session = env
+        .resumable_start(&json!({"name": "cut"}), Some(total as u64))
+        .await;
+    let data = pattern(total);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    tx.send(Ok(data[..524_288].to_vec())).await.unwrap();
+    let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
+    let cut = tokio::spawn({
+        let session = session.clone();
+        async move {
+            let rb = client()
+                .put(&session)
+                .header("content-range", format!("bytes 0-{}/{total}", total - 1))
+                .header("content-length", total)
+                .body(body);
+            send(rb).await.0
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let query = tokio::spawn({
+        let session = session.clone();
+        async move { status_query(&session, total).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !query.is_finished(),
+        "the query waits for the chunk in flight"
+    );
+    tx.send(Err(std::io::Error::other("client killed")))
+        .await
+        .unwrap();
+    drop(tx);
+    let _ = cut.await;
+    let (s, range, _) = query.await.unwrap();
+    assert_eq!(s.as_u16(), 308);
+    assert_eq!(range, range_to(524_287));
+    let (s, _, v) = chunk(&session, Method::PUT, &data[524_288..], 524_288, total).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["md5Checksum"], md5_hex(&data).as_str());
+}
+
+/// The items of `rx` as a stream.
+fn tokio_stream_of<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send + 'static {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

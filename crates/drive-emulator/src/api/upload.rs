@@ -72,6 +72,8 @@ async fn on_file(
 /// file starts an update.
 async fn dispatch(app: AppState, file_id: Option<String>, p: Params, req: Request) -> Response {
     let result = if let Some(id) = upload_id(&p) {
+        let lock = app.session_lock(&id);
+        let _one_at_a_time = lock.lock().await;
         chunk(&app, &id, req).await
     } else {
         let starts = if file_id.is_some() {
