@@ -79,7 +79,7 @@ export function blockerWords(b: Blocker): string {
     case "sign_in": return "Sign in again";
     case "disk_full": return "This computer's disk is full";
     case "drive_full": return "Google Drive storage is full";
-    case "folder_missing": return "The folder is missing";
+    case "folder_missing": return "The folder is missing or not mounted";
     case "too_many_deletes": return `Would delete ${count(b.deletes, "file", "files")}`;
   }
 }

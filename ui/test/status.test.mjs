@@ -134,3 +134,25 @@ test("the delete guard's stop offers to move the files to the trash, after a con
   await until(page, () => document.getElementById("live").textContent === "Syncing “Work” with its deletes.");
   assert.deepEqual(problems, []);
 });
+
+test("a folder that is missing or not mounted offers to sync it as it is, after a confirmation", async () => {
+  const { page, problems } = await env.open();
+  await section(page, "Status");
+  const card = page.locator("[data-testid=status-list] [data-pair='2']");
+  const force = card.getByTestId("pair-force-deletes");
+  const base = await page.evaluate(() => window.fake.backend.state.status);
+  await emit(page, "status", {
+    ...base, overall: "attention", summary: "Work: the folder is missing", transfers: [],
+    pairs: base.pairs.map((p) => (p.pair === 2 ? { ...p, state: "blocked", blocker: { kind: "folder_missing" }, message: "Paused: the folder is missing or not mounted." } : p)),
+  });
+  await waitText(card.getByTestId("pair-state"), "The folder is missing or not mounted");
+  await waitText(force, "Sync anyway…");
+  await force.click();
+  const dialog = page.getByRole("dialog", { name: "Sync “Work” with its folder as it is?" });
+  await waitText(dialog, "plug it in instead");
+  await page.getByTestId("confirm-deletes").click();
+  await dialog.waitFor({ state: "hidden" });
+  assert.deepEqual(await lastCall(page, "sync_force_deletes"), { pair: 2 });
+  await until(page, () => document.getElementById("live").textContent === "Syncing “Work” with its folder as it is.");
+  assert.deepEqual(problems, []);
+});

@@ -14,7 +14,9 @@ mod sync_cmd;
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 failure (the message says what and what to do); \
 2 bad command line; 3 sign-in needed (not signed in, or Google revoked access: run `drivesync login`); \
 4 the sync ran but some files failed (listed; they are retried at the next sync); \
-5 the delete guard stopped a sync that would delete many files (check, then use --force-deletes).";
+5 the delete guard stopped a sync that would delete many files (check, then use --force-deletes); \
+6 a pair's folder is missing, not mounted or not the folder that was synced (nothing was deleted; \
+reconnect it, or use --force-deletes if its files are meant to be gone).";
 
 /// Keep local folders and Google Drive folders identical, both ways.
 #[derive(Debug, Parser)]

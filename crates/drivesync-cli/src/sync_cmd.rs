@@ -9,6 +9,8 @@ use tokio::sync::mpsc;
 pub const EXIT_SOME_FAILED: u8 = 4;
 /// Exit code: the delete guard stopped the sync.
 pub const EXIT_DELETE_GUARD: u8 = 5;
+/// Exit code: a pair's folder is missing, not mounted, or not the folder that was synced.
+pub const EXIT_FOLDER_MISSING: u8 = 6;
 
 fn bars() -> (MultiProgress, ProgressBar, ProgressBar) {
     let multi = MultiProgress::new();
@@ -148,6 +150,12 @@ pub async fn sync(app: &Drivesync, pair: Option<&str>, req: SyncRequest) -> Resu
             Err(Error::Sync(drivesync::EngineError::DeleteGuard(g))) => {
                 eprintln!("drivesync: {}: {g}", info.name);
                 code = code.max(EXIT_DELETE_GUARD);
+            }
+            Err(Error::Sync(e))
+                if drivesync::Blocker::of_engine(&e) == Some(drivesync::Blocker::FolderMissing) =>
+            {
+                eprintln!("drivesync: {}: {e}", info.name);
+                code = code.max(EXIT_FOLDER_MISSING);
             }
             Err(e) if e.needs_login() => return Err(e),
             Err(e) => {

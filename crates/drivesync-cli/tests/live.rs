@@ -1,6 +1,7 @@
 //! `drivesync run` end to end against drive-emulator: local and remote edits arrive on their
 //! own, a second instance is refused, `sync`/`pause`/`resume`/`status` reach the running one,
-//! a vanished local folder pauses the pair instead of deleting anything, SIGTERM stops it.
+//! a vanished local folder pauses the pair instead of deleting anything, SIGTERM stops it; an
+//! empty folder or a repointed link at the pair's path is held the same way.
 
 mod common;
 
@@ -290,4 +291,94 @@ async fn run_syncs_by_itself_and_takes_commands_from_other_processes() {
         .unwrap()
         .collect();
     assert_eq!(files.len(), 1, "one daily log file");
+}
+
+/// Item 1 of the "outside the lab" issue: a pair's folder swapped for an empty one (a disk
+/// that did not mount) or its path made a link to an empty folder is held by `drivesync sync`
+/// (exit 6) and by `drivesync run`; nothing is trashed or written there; it resumes when the
+/// real folder is back, through the link too.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_folder_or_a_repointed_link_at_the_pairs_path_trashes_nothing() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::write_config(dir.path(), &emu.base_url());
+    let mut cfg = std::fs::read_to_string(&config).unwrap();
+    cfg.push_str("[sync]\npoll_seconds = 1\n");
+    std::fs::write(&config, cfg).unwrap();
+    common::login(common::drivesync(&config)).await.unwrap();
+    let local = dir.path().join("Usb");
+    std::fs::create_dir_all(local.join("sub")).unwrap();
+    for name in ["a.txt", "b.txt", "sub/c.txt"] {
+        std::fs::write(local.join(name), name).unwrap();
+    }
+    let pair = ["pair", "add", local.to_str().unwrap(), "/Sync"];
+    ok(&config, &[&pair[..], &["--name", "s"]].concat());
+    assert!(local.join(".drivesync-pair").is_file(), "pair add marks it");
+    ok(&config, &["sync"]);
+    let synced = || {
+        ["/Sync/a.txt", "/Sync/b.txt", "/Sync/sub/c.txt"]
+            .iter()
+            .all(|p| on_drive(&emu, p).len() == 1)
+    };
+    assert!(synced());
+    let away = dir.path().join("Usb.real");
+    let unplug = || {
+        std::fs::rename(&local, &away).unwrap();
+        std::fs::create_dir(&local).unwrap();
+    };
+    let plug = || {
+        std::fs::remove_dir(&local).expect("nothing was written to the mount point");
+        std::fs::rename(&away, &local).unwrap();
+    };
+
+    // `drivesync sync` over the empty mount point: held, exit 6, nothing on either side.
+    unplug();
+    let out = run(&config, &["sync"]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    assert!(text(&out).contains("Nothing was deleted"), "{}", text(&out));
+    assert!(synced(), "nothing trashed on Drive");
+    plug();
+    ok(&config, &["sync"]);
+
+    // The pair's path becomes a link to an empty folder, then to the real one again.
+    let empty = dir.path().join("Empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::rename(&local, &away).unwrap();
+    std::os::unix::fs::symlink(&empty, &local).unwrap();
+    let out = run(&config, &["sync"]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    assert!(synced());
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    std::fs::remove_file(&local).unwrap();
+    std::os::unix::fs::symlink(&away, &local).unwrap();
+    ok(&config, &["sync"]);
+    assert!(synced());
+    std::fs::remove_file(&local).unwrap();
+    std::fs::rename(&away, &local).unwrap();
+
+    // `drivesync run`: the disk goes while Drive changes; the pair holds and resumes.
+    let _daemon = Running::start(&config, dir.path());
+    wait_for("the first live sync", Duration::from_secs(20), || {
+        live_state(&config).as_deref() == Some("idle")
+    });
+    unplug();
+    let id = on_drive(&emu, "/Sync/a.txt")[0].0.clone();
+    device_update(&emu, &id, b"edited elsewhere").await;
+    wait_for("the pair to hold", Duration::from_secs(30), || {
+        status(&config)["daemon"]["pairs"][0]["blocker"]["kind"] == "folder_missing"
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(synced(), "nothing trashed on Drive");
+    assert_eq!(
+        std::fs::read_dir(&local).unwrap().count(),
+        0,
+        "nothing written"
+    );
+    plug();
+    wait_for(
+        "the edit after the disk came back",
+        Duration::from_secs(40),
+        || std::fs::read(local.join("a.txt")).ok().as_deref() == Some(b"edited elsewhere"),
+    );
+    assert!(synced());
 }

@@ -31,7 +31,7 @@ use drive_emulator::faults::FaultSpec;
 use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Snapshot};
 use drivesync_auth::StaticToken;
 use drivesync_drive::{DriveConfig, GoogleDrive, FOLDER_MIME};
-use drivesync_localfs::PARTIAL_PREFIX;
+use drivesync_localfs::{PAIR_MARKER, PARTIAL_PREFIX};
 use drivesync_model::{BaseEntry, DriveId, GoogleEndpoints, Kind, Md5, RelPath, Sensitive, Tree};
 use drivesync_reconcile::NameRules;
 use drivesync_state::StateDb;
@@ -41,7 +41,7 @@ use drivesync_testkit::apply::{
 use drivesync_testkit::check;
 use drivesync_testkit::model::{Model, Place, Presence};
 use drivesync_testkit::script::to_script;
-use drivesync_testkit::{Gen, GenConfig, Step, SyncSpec, View};
+use drivesync_testkit::{Gen, GenConfig, LocalOp, Step, SyncSpec, View};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -76,6 +76,9 @@ struct Case<'a> {
     device_written: BTreeSet<Md5>,
     /// The Drive files the other device created.
     device_named: std::collections::HashSet<DriveId>,
+    /// The pair's folder was emptied by the steps and drivesync held it: the user confirms
+    /// it, so the next sync is forced (unless the disk is unplugged by then).
+    force_next: bool,
     /// The steps so far, for the reproduction.
     steps: Vec<Step>,
     /// What happened, for the failure message.
@@ -164,7 +167,8 @@ impl DriveSide {
     }
 }
 
-/// The local side: path -> (kind, md5), trash folder and partial downloads left out.
+/// The local side: path -> (kind, md5), trash folder, pair marker and partial downloads left
+/// out.
 fn local_side(root: &Path) -> BTreeMap<String, (Kind, Option<Md5>)> {
     let mut out = BTreeMap::new();
     let mut pending = vec![(root.to_path_buf(), String::new())];
@@ -174,7 +178,8 @@ fn local_side(root: &Path) -> BTreeMap<String, (Kind, Option<Md5>)> {
         };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if rel.is_empty() && name == TRASH_FOLDER || name.starts_with(PARTIAL_PREFIX) {
+            let internal = rel.is_empty() && (name == TRASH_FOLDER || name == PAIR_MARKER);
+            if internal || name.starts_with(PARTIAL_PREFIX) {
                 continue;
             }
             let path = if rel.is_empty() {
@@ -208,6 +213,11 @@ impl Case<'_> {
         for (path, (kind, md5)) in local_side(&self.local) {
             if let (Kind::File, Some(m)) = (kind, md5) {
                 now.add(m, Place::Local(path));
+            }
+        }
+        for (path, (kind, md5)) in local_side(&self.unplugged()) {
+            if let (Kind::File, Some(m)) = (kind, md5) {
+                now.add(m, Place::Local(format!("{path} (unplugged)")));
             }
         }
         for dir in [
@@ -247,6 +257,43 @@ impl Case<'_> {
             );
         }
         now
+    }
+
+    /// Where the pair's folder is while its disk is unplugged ([`RealDisk`]'s `unmount`).
+    fn unplugged(&self) -> PathBuf {
+        let mut name = self.local.as_os_str().to_owned();
+        name.push(".unplugged");
+        PathBuf::from(name)
+    }
+
+    /// While the disk is unplugged, nothing may be written to the empty mount point.
+    fn mount_point_untouched(&self) -> Result<(), String> {
+        if !self.unplugged().exists() {
+            return Ok(());
+        }
+        let inside: Vec<_> = std::fs::read_dir(&self.local)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        match inside.is_empty() {
+            true => Ok(()),
+            false => Err(format!(
+                "drivesync wrote into the unplugged disk's empty mount point: {inside:?}"
+            )),
+        }
+    }
+
+    /// Whether drivesync's last answer was that the pair's folder was emptied, with the disk
+    /// plugged in: the user then confirms it (Sync anyway).
+    fn note_held(&mut self, stderr: &str) {
+        self.force_next = stderr.contains("it is empty while") && !self.unplugged().exists();
+    }
+
+    /// `--force-deletes` when the user confirmed an emptied folder and it is still plugged in.
+    fn confirmation(&mut self) -> Option<&'static str> {
+        (std::mem::take(&mut self.force_next) && !self.unplugged().exists())
+            .then_some("--force-deletes")
     }
 
     /// The pair's synced tree, from the worker's state database.
@@ -376,9 +423,11 @@ impl Case<'_> {
     fn live_quiescence(&mut self) -> Result<(), String> {
         let until = Instant::now() + Duration::from_secs(60);
         loop {
+            let force = self.confirmation();
             let nudge = self
                 .drivesync()
                 .args(["sync", &self.name])
+                .args(force)
                 .output()
                 .map_err(|e| e.to_string())?;
             if !String::from_utf8_lossy(&nudge.stdout).contains("is syncing now") {
@@ -414,9 +463,11 @@ impl Case<'_> {
     /// Runs `drivesync sync` for the case's pair, with `spec`'s faults and crash.
     fn sync(&mut self, spec: &SyncSpec) -> Result<(), String> {
         let mut rng = self.faults(spec);
+        let force = self.confirmation();
         let mut child = self
             .drivesync()
             .args(["sync", &self.name])
+            .args(force)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -434,7 +485,8 @@ impl Case<'_> {
                     let _ = std::io::Read::read_to_string(&mut e, &mut err);
                 }
                 self.log.push(format!(
-                    "  sync exited {:?} after {:?}{}",
+                    "  sync{} exited {:?} after {:?}{}",
+                    force.map(|f| format!(" {f}")).unwrap_or_default(),
                     status.code(),
                     started.elapsed(),
                     if status.success() {
@@ -443,6 +495,7 @@ impl Case<'_> {
                         format!(": {}", err.trim())
                     }
                 ));
+                self.note_held(&err);
                 break;
             }
             if kill_at.is_some_and(|k| started.elapsed() >= k) {
@@ -519,14 +572,16 @@ impl Case<'_> {
         what.into()
     }
 
-    /// The dry run's plan is empty.
-    fn settled(&self) -> Result<bool, String> {
+    /// The dry run's plan is empty (a dry run that finds the folder emptied counts as the
+    /// user's cue to confirm it).
+    fn settled(&mut self) -> Result<bool, String> {
         let out = self
             .drivesync()
             .args(["sync", &self.name, "--dry-run"])
             .output()
             .map_err(|e| e.to_string())?;
         let text = String::from_utf8_lossy(&out.stdout);
+        self.note_held(&String::from_utf8_lossy(&out.stderr));
         Ok(out.status.success() && text.contains("nothing to do"))
     }
 }
@@ -573,6 +628,7 @@ fn run_case(
         history: HashMap::new(),
         device_written: BTreeSet::new(),
         device_named: Default::default(),
+        force_next: false,
         steps: Vec::new(),
         log: Vec::new(),
         stats: Stats::default(),
@@ -633,6 +689,9 @@ fn drive_case(
         case.log.push(to_script(std::slice::from_ref(&step)));
         match &step {
             Step::Local(op) => {
+                if *op == LocalOp::Mount {
+                    case.mount_point_untouched()?;
+                }
                 let applied = apply_local(&disk, op);
                 note(case, &mut model, &applied);
             }
@@ -671,6 +730,10 @@ fn drive_case(
                 check_lost(case, &model)?;
             }
         }
+    }
+    case.mount_point_untouched()?;
+    if disk.mount() {
+        case.log.push("the disk is plugged back in".into());
     }
     if live {
         case.live_quiescence()?;

@@ -108,6 +108,7 @@ scenarios! {
     change_during_upload,
     move_there_edit_here,
     long_drive_name,
+    emptied_folder,
 }
 
 #[test]

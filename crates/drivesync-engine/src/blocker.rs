@@ -56,6 +56,7 @@ impl Blocker {
         match e {
             EngineError::Drive(d) => Self::of_drive(d),
             EngineError::LocalRoot(f) => Some(Self::of_fs(f).unwrap_or(Self::FolderMissing)),
+            EngineError::NotThePairFolder { .. } => Some(Self::FolderMissing),
             EngineError::DeleteGuard(g) => Some(Self::TooManyDeletes { deletes: g.deletes }),
             _ => None,
         }
@@ -88,8 +89,12 @@ impl Blocker {
                                 buy more storage; syncing resumes by itself."
                 .into(),
             Self::FolderMissing => format!(
-                "Paused: the folder {} is missing or unreadable (an unmounted disk?). Nothing was \
-                 deleted; syncing resumes when the folder is back.",
+                "Paused: the folder {} is missing, not mounted, or not the folder drivesync \
+                 synced (another disk or folder at its path, emptied, or without its \
+                 .drivesync-pair marker). Nothing was deleted; syncing resumes by itself when \
+                 the folder is back. If it is the right folder and its files are meant to be \
+                 gone, force the sync (`drivesync sync --force-deletes`, or Sync anyway in the \
+                 app): they then go to Drive's trash.",
                 local_folder.display()
             ),
             Self::TooManyDeletes { deletes } => format!(

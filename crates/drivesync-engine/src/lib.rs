@@ -17,6 +17,7 @@ pub use live::Scope;
 mod observe;
 mod readahead;
 mod report;
+mod root;
 mod run;
 mod sessions;
 mod stale;
@@ -43,6 +44,7 @@ pub use events::{op_name, Event, Events, PairEvent};
 pub use exec::link_content;
 pub use observe::entry_of;
 pub use report::{OpError, SyncReport};
+pub use root::{anchor, FolderProblem};
 pub use sessions::StateSessions;
 
 /// Why a whole sync could not run (errors on single files are in [`SyncReport::errors`]).
@@ -55,6 +57,23 @@ pub enum EngineError {
     /// treated as deleted.
     #[error("{0}; the pair is not synced until the folder is back")]
     LocalRoot(#[from] FsError),
+    /// The folder at the pair's path is not the folder that was synced (or it was emptied):
+    /// nothing is planned until it is back, or the user forces a sync.
+    #[error(
+        "the folder {} is not the pair's folder as drivesync knows it: {}. Is its disk or \
+         network share not mounted? Nothing was deleted; the pair waits until the folder is \
+         back. If it is the right folder and its files are meant to be gone, force the sync \
+         (`drivesync sync --force-deletes`, or Sync anyway in the app): what is missing then \
+         goes to Drive's trash",
+        root.display(),
+        problem.describe()
+    )]
+    NotThePairFolder {
+        /// The pair's local folder.
+        root: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: FolderProblem,
+    },
     /// The state database failed.
     #[error(transparent)]
     State(#[from] StateError),
@@ -271,6 +290,9 @@ impl Engine {
             tracing::info!("a Drive id at two synced paths: listing Drive whole");
             cursor = None;
         }
+        // Dry runs check too, and are forced with the same flag.
+        let force = opts.force_deletes;
+        let seen = root::before_scan(self.fs.as_ref(), &self.db, &self.pair, &base, force).await?;
         let ignore = self.ignore_rules(opts.now).await;
         let is_ignored = |p: &RelPath, dir: bool| ignore.is_ignored(p, dir);
         let scan_opts = ScanOptions {
@@ -312,6 +334,18 @@ impl Engine {
             });
         }
         tracing::debug!(took = ?started.elapsed(), "local scan done");
+        if let Some(s) = scanned.as_ref() {
+            let trees = (&base, &s.tree);
+            root::after_scan(
+                self.fs.as_ref(),
+                &self.db,
+                &self.pair,
+                seen,
+                trees,
+                (force, opts.dry_run),
+            )
+            .await?;
+        }
         if !opts.dry_run {
             for partial in scanned.iter().flat_map(|s| &s.partials) {
                 if let Err(e) = self.fs.remove_partial(partial).await {

@@ -50,6 +50,7 @@ impl Engine {
             pair: self.pair.id,
             root: &self.pair.remote_root,
             planned_remote: remote,
+            root_id: self.db.root_id(self.pair.id)?,
             base: Mutex::new(base.clone()),
             fresh: Mutex::new(HashMap::new()),
             alive: std::sync::OnceLock::new(),

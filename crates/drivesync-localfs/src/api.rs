@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use drivesync_model::{LocalStamp, Md5, RelPath};
+use drivesync_model::{LocalStamp, Md5, RelPath, RootId};
 use tokio::io::AsyncWriteExt;
 
 use crate::FsError;
@@ -14,6 +14,15 @@ pub const PARTIAL_PREFIX: &str = ".drivesync-partial-";
 /// The folder under the pair root where [`LocalFs::trash`] puts things when the OS has no
 /// trash; the scanner skips it.
 pub const TRASH_DIR: &str = ".drivesync-trash";
+
+/// The file at the pair root that marks the folder as the pair's: it holds the pair's id
+/// ([`LocalFs::read_marker`]). A folder without it, while the pair has synced files, is not
+/// the folder that was synced (an empty mount point). The scanner skips it and it is never
+/// uploaded.
+pub const PAIR_MARKER: &str = ".drivesync-pair";
+
+/// The marker is never read past this many bytes (it holds a few lines).
+const MARKER_MAX: usize = 4096;
 
 /// What the file system says about one entry (symlinks are not followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,6 +168,34 @@ impl Kept {
 pub trait LocalFs: Send + Sync {
     /// Absolute location of the pair root (for messages, and for `StdFs` the real folder).
     fn root(&self) -> &Path;
+
+    /// The identity of the pair root folder now (a link at the root is followed, as the
+    /// user's path is): `Ok(None)` when nothing is there or it is not a folder. Read-only.
+    async fn root_id(&self) -> Result<Option<RootId>, FsError>;
+
+    /// The text of [`PAIR_MARKER`] at the root (at most 4 KiB, lossily UTF-8); `Ok(None)`
+    /// when it is absent or not a regular file. Read-only.
+    async fn read_marker(&self) -> Result<Option<String>, FsError> {
+        let path = RelPath::new(PAIR_MARKER).expect("a plain name");
+        match self.upload_path(&path).await {
+            Ok(f) => {
+                let bytes = f.content.unwrap_or_default();
+                let bytes = &bytes[..bytes.len().min(MARKER_MAX)];
+                Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+            }
+            Err(e) if e.is_not_found() || matches!(e, FsError::NotAFile { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes `text` as [`PAIR_MARKER`] at the root, replacing the one there (atomically:
+    /// staged, then renamed).
+    async fn write_marker(&self, text: &str) -> Result<(), FsError> {
+        let path = RelPath::new(PAIR_MARKER).expect("a plain name");
+        self.write_new(&path, text.as_bytes(), Expect::Any, None)
+            .await
+            .map(drop)
+    }
 
     /// What is at `path`, without following a symbolic link at `path` itself (the root is
     /// followed if it is one). `Ok(None)` when nothing is there, also when a parent is not a

@@ -23,7 +23,7 @@ mod watch;
 
 pub use api::{
     Expect, FsKind, Hashed, Kept, Listing, LocalFs, Meta, Skipped, Staged, Trashed, UploadFile,
-    KEPT_PREFIX, PARTIAL_PREFIX, SMALL_FILE, TRASH_DIR,
+    KEPT_PREFIX, PAIR_MARKER, PARTIAL_PREFIX, SMALL_FILE, TRASH_DIR,
 };
 pub use error::FsError;
 #[cfg(feature = "fake")]

@@ -4,7 +4,7 @@
 use drivesync_model::{BaseEntry, Kind, LocalEntry, RelPath, Tree};
 use futures_util::stream::{self, FuturesOrdered, StreamExt};
 
-use crate::{FsError, FsKind, LocalFs, Meta, PARTIAL_PREFIX, TRASH_DIR};
+use crate::{FsError, FsKind, LocalFs, Meta, PAIR_MARKER, PARTIAL_PREFIX, TRASH_DIR};
 
 /// How to scan.
 pub struct ScanOptions<'a> {
@@ -68,7 +68,8 @@ fn base_view(b: &BaseEntry) -> LocalEntry {
 
 /// Whether the scanner always skips `name` inside `dir` (drivesync's own files).
 pub fn is_internal(dir: &RelPath, name: &str) -> bool {
-    name.starts_with(PARTIAL_PREFIX) || (dir.is_root() && name == TRASH_DIR)
+    name.starts_with(PARTIAL_PREFIX)
+        || (dir.is_root() && (name == TRASH_DIR || name == PAIR_MARKER))
 }
 
 /// Walks the pair from its root into a [`Scan`]. A file whose stamp equals its synced

@@ -227,7 +227,7 @@ impl Watcher {
             stopped: Arc::clone(&stopped),
             quiet: debounce / 2,
             max_wait: debounce * MAX_WAIT_FACTOR,
-            root_id: root_id(root),
+            root_id: crate::std_fs::ops::root_id(root),
         };
         std::thread::Builder::new()
             .name("drivesync-watch".to_owned())
@@ -258,22 +258,6 @@ impl Watcher {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The identity of the root folder (device and inode on Unix), `None` when it is missing
-/// or not a folder.
-fn root_id(root: &Path) -> Option<(u64, u64)> {
-    let m = std::fs::metadata(root).ok().filter(|m| m.is_dir())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        Some((m.dev(), m.ino()))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = m;
-        Some((0, 0))
-    }
 }
 
 /// The root as given and as the OS may report it (symbolic links resolved, e.g. macOS's
@@ -417,7 +401,7 @@ struct Gatherer {
     /// A burst is sent at the latest this long after its first change.
     max_wait: Duration,
     /// The root's identity at start, `None` once it is reported gone.
-    root_id: Option<(u64, u64)>,
+    root_id: Option<drivesync_model::RootId>,
 }
 
 impl Gatherer {
@@ -536,7 +520,7 @@ impl Gatherer {
         if self.root_id.is_none() {
             return;
         }
-        let now = root_id(&self.roots.0[0]);
+        let now = crate::std_fs::ops::root_id(&self.roots.0[0]);
         if now != self.root_id {
             self.root_id = None;
             let reason = root_gone(&self.roots.0[0]);

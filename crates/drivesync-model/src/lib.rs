@@ -12,4 +12,6 @@ pub use ids::{DriveId, Md5, Md5ParseError};
 pub use path::{RelPath, RelPathError};
 pub use sensitive::Sensitive;
 pub use settings::PairSettings;
-pub use tree::{BaseEntry, Cursor, Kind, LocalEntry, LocalStamp, PairId, RemoteEntry, Tree};
+pub use tree::{
+    BaseEntry, Cursor, Kind, LocalEntry, LocalStamp, PairId, RemoteEntry, RootId, Tree,
+};

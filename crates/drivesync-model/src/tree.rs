@@ -40,6 +40,18 @@ pub struct LocalStamp {
     pub file_id: u64,
 }
 
+/// What identifies a pair's local folder itself: the device (file system) it is on and its
+/// file id there. A folder with another identity at the pair's path is not the folder that
+/// was synced (an unmounted disk leaves its empty mount point; a repointed link another
+/// folder), and its emptiness must never read as "everything was deleted".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RootId {
+    /// The device or volume (`st_dev` on Unix, the volume serial number on Windows).
+    pub device: u64,
+    /// The folder's inode / file index on that device.
+    pub file_id: u64,
+}
+
 /// One entry of the local tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalEntry {

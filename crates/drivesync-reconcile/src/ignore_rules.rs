@@ -10,7 +10,7 @@ use drivesync_model::RelPath;
 pub const IGNORE_FILE: &str = ".drivesyncignore";
 
 /// Always ignored: editors' lock and temporary files, OS metadata, drivesync's own partial
-/// downloads and fallback trash.
+/// downloads, fallback trash and pair marker.
 pub const BUILT_IN: &[&str] = &[
     "~$*",
     ".~lock.*",
@@ -20,6 +20,7 @@ pub const BUILT_IN: &[&str] = &[
     "desktop.ini",
     ".drivesync-partial-*",
     "/.drivesync-trash/",
+    "/.drivesync-pair",
     ".Trash-*",
     "/.Trash/",
 ];

@@ -1,7 +1,7 @@
 //! Sync pairs: add, list, find, change, remove.
 
 use chrono::{DateTime, Utc};
-use drivesync_model::{Cursor, DriveId, PairId, PairSettings};
+use drivesync_model::{Cursor, DriveId, PairId, PairSettings, RootId};
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::codec::{self, parse, parse_opt};
@@ -177,6 +177,44 @@ impl StateDb {
     /// Stores the pair's position in Drive's change feed.
     pub fn set_cursor(&self, pair: PairId, c: &Cursor) -> Result<(), StateError> {
         self.update_pair(pair, "cursor", c.0.clone(), "save a pair's change cursor")
+    }
+
+    /// The recorded identity of the pair's local folder (`None`: not recorded yet, or no
+    /// such pair).
+    pub fn root_id(&self, pair: PairId) -> Result<Option<RootId>, StateError> {
+        let conn = self.conn();
+        let text: Option<Option<String>> = conn
+            .query_row("SELECT root_id FROM pairs WHERE id = ?1", [pair.0], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err("read a pair's folder identity"))?;
+        // Written only by `set_root_id`; anything else reads as "not recorded", which makes
+        // the next sync record it again.
+        Ok(text.flatten().and_then(|t| {
+            let (device, file_id) = t.split_once(':')?;
+            Some(RootId {
+                device: device.parse().ok()?,
+                file_id: file_id.parse().ok()?,
+            })
+        }))
+    }
+
+    /// Records the identity of the pair's local folder (`None` forgets it: the next sync
+    /// records the folder it finds, as for a pair from before identities were kept).
+    pub fn set_root_id(&self, pair: PairId, id: Option<RootId>) -> Result<(), StateError> {
+        let conn = self.conn();
+        let text = id.map(|id| format!("{}:{}", id.device, id.file_id));
+        let n = conn
+            .execute(
+                "UPDATE pairs SET root_id = ?1 WHERE id = ?2",
+                params![text, pair.0],
+            )
+            .map_err(self.err("record a pair's folder identity"))?;
+        if n == 0 {
+            return Err(StateError::NoSuchPair(pair));
+        }
+        Ok(())
     }
 
     /// Drive folders that moved into the pair and whose content a sync listed, to be listed

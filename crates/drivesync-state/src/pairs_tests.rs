@@ -227,3 +227,30 @@ fn non_utf8_roots_are_refused() {
         Err(StateError::NonUtf8Root { .. })
     ));
 }
+
+#[test]
+fn a_pairs_folder_identity_is_recorded_and_replaced() {
+    let db = StateDb::open_in_memory().unwrap();
+    let a = db.add_pair(&new_pair("a"), t(1)).unwrap().id;
+    let b = db.add_pair(&new_pair("b"), t(1)).unwrap().id;
+    assert_eq!(db.root_id(a).unwrap(), None, "not recorded at first");
+    let first = RootId {
+        device: u64::MAX,
+        file_id: 7,
+    };
+    db.set_root_id(a, Some(first)).unwrap();
+    assert_eq!(db.root_id(a).unwrap(), Some(first));
+    assert_eq!(db.root_id(b).unwrap(), None, "per pair");
+    let second = RootId {
+        device: 2,
+        file_id: 9,
+    };
+    db.set_root_id(a, Some(second)).unwrap();
+    assert_eq!(db.root_id(a).unwrap(), Some(second));
+    db.set_root_id(a, None).unwrap();
+    assert_eq!(db.root_id(a).unwrap(), None);
+    assert!(matches!(
+        db.set_root_id(PairId(999), Some(first)),
+        Err(StateError::NoSuchPair(_))
+    ));
+}

@@ -89,6 +89,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (pair, drive_id)
     ) STRICT, WITHOUT ROWID;
     ",
+    // 3: the identity of each pair's local folder (`device:file_id`), recorded when the pair
+    // is added or, for older pairs, at their first sync.
+    "
+    ALTER TABLE pairs ADD COLUMN root_id TEXT;
+    ",
 ];
 
 /// The newest schema version this build knows.

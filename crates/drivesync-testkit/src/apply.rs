@@ -87,6 +87,11 @@ pub trait Disk {
     fn mkdir_all(&self, p: &RelPath);
     /// The contents of every file at or under `p`.
     fn contents_under(&self, p: &RelPath) -> Vec<Vec<u8>>;
+    /// Unplugs the pair's disk (an empty folder, another one, stands at its path). False if
+    /// it is already unplugged.
+    fn unmount(&self) -> bool;
+    /// Plugs the pair's disk back in. False if it is not unplugged.
+    fn mount(&self) -> bool;
 }
 
 impl Disk for MemFs {
@@ -115,6 +120,26 @@ impl Disk for MemFs {
             .filter(|(k, _)| k.starts_with(p))
             .map(|(_, b)| b)
             .collect()
+    }
+    fn unmount(&self) -> bool {
+        !self.is_unmounted() && {
+            MemFs::unmount(self);
+            true
+        }
+    }
+    /// Panics if anything was written to the empty mount point meanwhile, as
+    /// [`RealDisk`]'s.
+    fn mount(&self) -> bool {
+        if !self.is_unmounted() {
+            return false;
+        }
+        let (files, folders) = (self.files(), self.folders());
+        assert!(
+            files.is_empty() && folders.is_empty(),
+            "something wrote into the unplugged disk's empty mount point: {files:?} {folders:?}"
+        );
+        MemFs::mount(self);
+        true
     }
 }
 
@@ -197,6 +222,42 @@ impl Disk for RealDisk {
         }
         out
     }
+    /// The folder goes to `<root>.unplugged` and an empty one takes its path.
+    fn unmount(&self) -> bool {
+        let away = self.unplugged();
+        if away.exists() {
+            return false;
+        }
+        std::fs::rename(&self.root, &away).expect("move the pair's folder away");
+        std::fs::create_dir(&self.root).expect("create the empty mount point");
+        true
+    }
+    /// Panics if anything was written to the empty mount point meanwhile: drivesync must
+    /// never write there.
+    fn mount(&self) -> bool {
+        let away = self.unplugged();
+        if !away.exists() {
+            return false;
+        }
+        let inside: Vec<_> = std::fs::read_dir(&self.root)
+            .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(
+            inside.is_empty(),
+            "something wrote into the unplugged disk's empty mount point: {inside:?}"
+        );
+        std::fs::remove_dir(&self.root).expect("remove the empty mount point");
+        std::fs::rename(&away, &self.root).expect("put the pair's folder back");
+        true
+    }
+}
+
+impl RealDisk {
+    fn unplugged(&self) -> PathBuf {
+        let mut name = self.root.as_os_str().to_owned();
+        name.push(".unplugged");
+        PathBuf::from(name)
+    }
 }
 
 fn kind_at(fs: &(impl Disk + ?Sized), p: &RelPath) -> Option<FsKind> {
@@ -223,6 +284,10 @@ fn files_under(fs: &(impl Disk + ?Sized), p: &RelPath) -> Vec<Md5> {
 /// Carries out `op` on `fs` as a user would.
 pub fn apply_local(fs: &(impl Disk + ?Sized), op: &LocalOp) -> Applied {
     let path = match op {
+        LocalOp::Unmount if fs.unmount() => return Applied::default(),
+        LocalOp::Unmount => return Applied::skip("already unmounted"),
+        LocalOp::Mount if fs.mount() => return Applied::default(),
+        LocalOp::Mount => return Applied::skip("not unmounted"),
         LocalOp::Write { path, .. }
         | LocalOp::Save { path, .. }
         | LocalOp::Append { path, .. }
@@ -346,6 +411,7 @@ pub fn apply_local(fs: &(impl Disk + ?Sized), op: &LocalOp) -> Applied {
             fs.write(&p, text.as_bytes());
             out.written.push(md5_of(text.as_bytes()));
         }
+        LocalOp::Unmount | LocalOp::Mount => unreachable!("applied before the path is read"),
     }
     out
 }

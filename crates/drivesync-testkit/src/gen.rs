@@ -79,6 +79,11 @@ pub enum LocalOp {
         /// The file's content.
         text: String,
     },
+    /// The disk holding the pair is unplugged: an empty folder (another one, as a mount
+    /// point is) stands at the pair's path until [`LocalOp::Mount`]. Skipped if unmounted.
+    Unmount,
+    /// The disk is back. Skipped if mounted.
+    Mount,
 }
 
 /// A change another device makes on Drive, by path of Drive names under the pair's folder
@@ -379,6 +384,13 @@ pub struct GenConfig {
     pub during_permille: u32,
     /// Permanent deletes on Drive and duplicates there (R4-ish) are generated.
     pub drive_extras: bool,
+    /// Share of steps that unplug the pair's disk for two syncs (thousandths).
+    pub unmount_permille: u32,
+    /// Half of those unplugs happen in the middle of a sync (where changes during a sync are
+    /// generated). Off by default: an op that checked the folder just before the unplug
+    /// still writes to the empty mount point, until local ops act through a handle of the
+    /// folder opened when the sync starts (known bug, `tests/sim.rs`).
+    pub unmount_during_sync: bool,
 }
 
 impl Default for GenConfig {
@@ -395,6 +407,8 @@ impl Default for GenConfig {
             crash_permille: 200,
             during_permille: 150,
             drive_extras: true,
+            unmount_permille: 8,
+            unmount_during_sync: false,
         }
     }
 }
@@ -832,6 +846,31 @@ impl Gen {
     pub fn next_step(&mut self, view: &View) -> Step {
         if let Some(s) = self.queue.pop_front() {
             return s;
+        }
+        if self.cfg.unmount_permille > 0 && self.chance(self.cfg.unmount_permille) {
+            // Unplugged for two syncs (or from the middle of the first, where changes during
+            // a sync are generated), with Drive changing meanwhile, then plugged back in.
+            let unplug = Step::Local(LocalOp::Unmount);
+            let mid_sync = self.cfg.unmount_during_sync && self.cfg.during_permille > 0;
+            let first = if mid_sync && self.chance(500) {
+                Step::Sync(SyncSpec {
+                    advance: 60,
+                    during: vec![During {
+                        at: self.rng.random_range(1..=20),
+                        op: unplug,
+                    }],
+                    ..SyncSpec::default()
+                })
+            } else {
+                self.queue.push_back(Step::sync());
+                unplug
+            };
+            if let Some(op) = self.remote_op(view) {
+                self.queue.push_back(Step::Remote(op));
+            }
+            self.queue.push_back(Step::sync());
+            self.queue.push_back(Step::Local(LocalOp::Mount));
+            return first;
         }
         for _ in 0..20 {
             let roll = self.rng.random_range(0..1000);

@@ -11,7 +11,8 @@
 //! Verbs (`local` and `drive`): `write PATH TEXT`, `save PATH TEXT` (local), `append PATH
 //! TEXT`, `truncate PATH LEN`, `mkdir PATH`, `rm PATH` (local), `trash PATH` (drive),
 //! `delete-forever PATH` (drive), `mv FROM TO`, `file-to-folder PATH`, `folder-to-file PATH
-//! TEXT`, `dup PATH TEXT` (drive). Strings are quoted as Rust's `{:?}` does.
+//! TEXT`, `dup PATH TEXT` (drive), `unmount` and `mount` (local: the pair's disk unplugged and
+//! back). Strings are quoted as Rust's `{:?}` does.
 
 use std::fmt;
 
@@ -42,6 +43,8 @@ impl fmt::Display for LocalOp {
             LocalOp::FolderToFile { path, text } => {
                 write!(f, "local folder-to-file {} {}", Q(path), Q(text))
             }
+            LocalOp::Unmount => write!(f, "local unmount"),
+            LocalOp::Mount => write!(f, "local mount"),
         }
     }
 }
@@ -211,6 +214,8 @@ fn op_of(w: &[String], line: &str) -> Result<Step, String> {
             from: s(2)?,
             to: s(3)?,
         }),
+        ("local", "unmount", 2) => Step::Local(LocalOp::Unmount),
+        ("local", "mount", 2) => Step::Local(LocalOp::Mount),
         ("local", "file-to-folder", 3) => Step::Local(LocalOp::FileToFolder { path: s(2)? }),
         ("local", "folder-to-file", 4) => Step::Local(LocalOp::FolderToFile {
             path: s(2)?,

@@ -23,7 +23,9 @@ use drivesync_drive::{Bandwidth, DriveConfig, DriveId, GoogleDrive, RemoteStore}
 pub use config::{Config, Overrides};
 pub use daemon::{Daemon, DaemonStatus};
 pub use drivesync_engine::live::{Command, PairState, PairStatus};
-pub use drivesync_engine::{op_name, EngineError, Event, Events, PairEvent, SyncReport};
+pub use drivesync_engine::{
+    op_name, Blocker, EngineError, Event, Events, FolderProblem, PairEvent, SyncReport,
+};
 pub use drivesync_model::PairSettings;
 pub use drivesync_state::{Activity, ActivityKind, ActivityQuery, Conflict, Resolution};
 pub use dto::{AccountInfo, Entry, EntryKind};

@@ -125,6 +125,13 @@ impl Drivesync {
             settings: PairSettings::default(),
         };
         let pair = db.add_pair(&new, Utc::now())?;
+        // The folder as it is now is the pair's: an empty mount point or another folder at
+        // its path later is never read as "everything was deleted".
+        let fs = StdFs::new(pair.local_root.clone());
+        if let Err(e) = drivesync_engine::anchor(&fs, &db, &pair).await {
+            db.remove_pair(pair.id)?;
+            return Err(e.into());
+        }
         self.info(&db, &pair)
     }
 

@@ -51,7 +51,7 @@ export function statusSection(): Section {
     const sync = h("button", { type: "button", "data-testid": "pair-sync", text: "Sync now" });
     const force = h("button", {
       type: "button", class: "danger", "data-testid": "pair-force-deletes", hidden: true,
-      onclick: () => confirm.ask(deletes(st)),
+      onclick: () => confirm.ask(forced(st)),
     });
     const transfers = h("ul", { class: "transfers", "aria-label": `Transfers of ${s.name}` });
     let st = s;
@@ -98,9 +98,11 @@ export function statusSection(): Section {
       toggle.textContent = next.state === "paused" ? "Resume" : "Pause";
       toggle.setAttribute("aria-label", `${toggle.textContent}: “${next.name}”`);
       sync.setAttribute("aria-label", `Sync now: “${next.name}”`);
-      const guarded = next.state === "blocked" && next.blocker?.kind === "too_many_deletes" ? next.blocker.deletes : null;
-      force.hidden = guarded === null;
-      force.textContent = guarded === null ? "" : `Move ${count(guarded, "file", "files")} to the trash…`;
+      const blocker = next.state === "blocked" ? next.blocker?.kind : undefined;
+      force.hidden = blocker !== "too_many_deletes" && blocker !== "folder_missing";
+      force.textContent = next.blocker?.kind === "too_many_deletes"
+        ? `Move ${count(next.blocker.deletes, "file", "files")} to the trash…`
+        : blocker === "folder_missing" ? "Sync anyway…" : "";
     };
     update(s);
     return { el, update, transfers };
@@ -184,6 +186,35 @@ export function statusSection(): Section {
     confirm.el,
   );
   return { id: "status", title: "Status", icon: ICONS.status, el };
+}
+
+/**
+ * What the pair's force button asks: "Move N files to the trash…" when the delete guard
+ * stopped its sync, "Sync anyway…" when its folder looks missing, unmounted or emptied. Either
+ * way one sync runs past the stop, and what it deletes goes to the trash.
+ */
+function forced(s: PairStatus): Confirmation {
+  return s.blocker?.kind === "folder_missing" ? folderAsItIs(s) : deletes(s);
+}
+
+/**
+ * "Sync anyway…" for a folder that is not the one drivesync synced (another disk at its path,
+ * emptied, its marker gone): the user says it is the right folder, as it is now.
+ */
+function folderAsItIs(s: PairStatus): Confirmation {
+  return {
+    title: `Sync “${s.name}” with its folder as it is?`,
+    text:
+      `${s.local} is missing, looks like a disk that is not mounted, or was emptied, so nothing ` +
+      `was synced or deleted. If the disk is unplugged, plug it in instead: syncing resumes by ` +
+      `itself. If this is the right folder and its files are meant to be gone, drivesync syncs ` +
+      `it as it is, and moves what is missing to Drive's trash, where it can be restored.`,
+    confirm: "Sync anyway",
+    work: async () => {
+      await api.syncForceDeletes(s.pair);
+      announce(`Syncing “${s.name}” with its folder as it is.`);
+    },
+  };
 }
 
 /**

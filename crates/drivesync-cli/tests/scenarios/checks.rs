@@ -28,6 +28,7 @@ impl World {
         walk_files(&self.root, "", &mut |rel, bytes| {
             let name = rel.rsplit('/').next().unwrap_or(rel);
             let skip = rel.starts_with(".drivesync-trash/")
+                || rel == ".drivesync-pair"
                 || name.starts_with(".drivesync-partial-")
                 || is_link_name(name);
             if !skip {
@@ -357,7 +358,7 @@ impl World {
                 let mut got: Vec<String> = std::fs::read_dir(self.root.join(dir))?
                     .filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n != ".drivesync-trash")
+                    .filter(|n| n != ".drivesync-trash" && n != ".drivesync-pair")
                     .collect();
                 got.sort();
                 let mut want: Vec<String> = names.iter().map(|s| s.to_string()).collect();

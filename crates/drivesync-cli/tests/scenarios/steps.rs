@@ -40,6 +40,7 @@ impl World {
                 let files: Vec<PathBuf> = std::fs::read_dir(abs(dir))?
                     .filter_map(|e| e.ok())
                     .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                    .filter(|e| e.file_name() != drivesync_localfs::PAIR_MARKER)
                     .map(|e| e.path())
                     .collect();
                 match files.as_slice() {

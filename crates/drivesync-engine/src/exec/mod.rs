@@ -6,9 +6,9 @@ use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 use drivesync_drive::{DriveError, File, NewFile, Relocation, RemoteStore, Reparent};
-use drivesync_localfs::{Expect, FsKind, LocalFs, Meta};
+use drivesync_localfs::{Expect, FsError, FsKind, LocalFs, Meta};
 use drivesync_model::{
-    BaseEntry, DriveId, Kind, LocalStamp, Md5, PairId, RelPath, RemoteEntry, Tree,
+    BaseEntry, DriveId, Kind, LocalStamp, Md5, PairId, RelPath, RemoteEntry, RootId, Tree,
 };
 use drivesync_reconcile::{base_of, is_export, moved_base, office_export, Op};
 use drivesync_state::{ActivityKind, BaseChange, StateDb};
@@ -37,6 +37,9 @@ pub(crate) struct Exec<'a> {
     pub pair: PairId,
     pub root: &'a DriveId,
     pub planned_remote: &'a Tree<RemoteEntry>,
+    /// The pair folder's identity when the sync was planned: an op that writes locally
+    /// first checks the folder is still that one (a disk unplugged during the sync).
+    pub root_id: Option<RootId>,
     pub base: Mutex<Tree<BaseEntry>>,
     /// Drive metadata learnt from responses during this sync, newer than the plan's.
     pub fresh: Mutex<HashMap<DriveId, RemoteEntry>>,
@@ -176,8 +179,27 @@ impl Exec<'_> {
         }
     }
 
+    /// Fails with [`FsError::RootMissing`] (which holds the pair) unless the pair's folder
+    /// is still the one the sync was planned on.
+    async fn same_root(&self, p: &RelPath) -> Result<(), OpError> {
+        let Some(want) = self.root_id else {
+            return Ok(());
+        };
+        match self.fs.root_id().await {
+            Ok(Some(now)) if now == want => Ok(()),
+            Ok(_) => {
+                let root = self.fs.root().to_path_buf();
+                Err(OpError::fs(p, FsError::RootMissing { root }))
+            }
+            Err(e) => Err(OpError::fs(p, e)),
+        }
+    }
+
     /// Runs `op`.
     pub async fn run(&self, op: &Op) -> Result<Done, OpError> {
+        if !op.local_paths().is_empty() {
+            self.same_root(op.path()).await?;
+        }
         match op {
             Op::MoveLocal { from, to, remote } => {
                 let meta = self

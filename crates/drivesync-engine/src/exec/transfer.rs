@@ -136,6 +136,8 @@ impl Exec<'_> {
             .download(&remote.id, remote.md5.as_ref(), &mut staged)
             .await
             .map_err(|e| OpError::drive(path, e))?;
+        // A download takes long: the disk may have gone meanwhile.
+        self.same_root(path).await?;
         // The synced version being replaced stays until Drive is seen to still have the file.
         let kept = match expect {
             Some(_) => self.keep(path).await,

@@ -186,8 +186,8 @@ impl MemFs {
         n.mtime_ns = mtime_ns;
     }
 
-    /// Every file and its content, `.drivesync-trash` excluded (staged partial files
-    /// included, so a test can see that none is left behind).
+    /// Every file and its content, `.drivesync-trash` and the pair marker excluded (staged
+    /// partial files included, so a test can see that none is left behind).
     pub fn files(&self) -> BTreeMap<RelPath, Vec<u8>> {
         let s = self.lock();
         let mut out = Vec::new();
@@ -230,6 +230,46 @@ impl MemFs {
     /// How many times [`crate::LocalFs::hash`] was called (to prove a file was not read).
     pub fn hash_count(&self) -> usize {
         self.lock().hash_count
+    }
+
+    /// Unmounts the pair's disk: the root becomes an empty folder (another id, on another
+    /// device), as a mount point is when its disk is not there. [`MemFs::mount`] puts the
+    /// real one back. Panics if already unmounted.
+    pub fn unmount(&self) {
+        let mut s = self.lock();
+        assert!(s.unmounted.is_none(), "MemFs: already unmounted");
+        s.tick();
+        let mut empty = s.node(Body::Folder(BTreeMap::new()));
+        empty.name = String::new();
+        let real = std::mem::replace(&mut s.root, empty);
+        let device = s.device;
+        s.device += 1000;
+        s.unmounted = Some((real, device));
+    }
+
+    /// Puts back the root that [`MemFs::unmount`] took away (whatever was written to the
+    /// empty mount point meanwhile is hidden again, as on a real mount). Panics if mounted.
+    pub fn mount(&self) {
+        let mut s = self.lock();
+        let (real, device) = s.unmounted.take().expect("MemFs: not unmounted");
+        s.root = real;
+        s.device = device;
+    }
+
+    /// The files of the root that [`MemFs::unmount`] took away (none while mounted): they
+    /// still exist, on a disk that is not plugged in.
+    pub fn unmounted_files(&self) -> BTreeMap<RelPath, Vec<u8>> {
+        let s = self.lock();
+        let mut out = Vec::new();
+        if let Some((real, _)) = &s.unmounted {
+            real.files_into(&RelPath::root(), true, &mut out);
+        }
+        out.into_iter().collect()
+    }
+
+    /// Whether [`MemFs::unmount`] took the root away.
+    pub fn is_unmounted(&self) -> bool {
+        self.lock().unmounted.is_some()
     }
 
     /// While `true`, creating folders and writing staged files fail with `DiskFull`.

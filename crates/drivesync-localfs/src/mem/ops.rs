@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use drivesync_model::{Md5, RelPath};
+use drivesync_model::{Md5, RelPath, RootId};
 use md5::Digest;
 
 use super::staged::MemStaged;
@@ -44,6 +44,14 @@ fn not_root(s: &State, p: &RelPath, op: &'static str) -> Result<RelPath, FsError
 impl LocalFs for MemFs {
     fn root(&self) -> &Path {
         &self.root
+    }
+
+    async fn root_id(&self) -> Result<Option<RootId>, FsError> {
+        let s = self.lock();
+        Ok(s.root.is_folder().then_some(RootId {
+            device: s.device,
+            file_id: s.root.id,
+        }))
     }
 
     async fn stat(&self, path: &RelPath) -> Result<Option<Meta>, FsError> {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use drivesync_model::{LocalStamp, RelPath};
 
-use crate::{FsError, FsKind, Meta, TRASH_DIR};
+use crate::{FsError, FsKind, Meta, PAIR_MARKER, TRASH_DIR};
 
 /// The logical clock starts here (2023-11-14) and moves 1 s per change.
 const CLOCK_START_NS: i64 = 1_700_000_000_000_000_000;
@@ -61,7 +61,8 @@ impl Node {
             Body::File(b) => out.push((at.clone(), b.clone())),
             Body::Folder(children) => {
                 for c in children.values() {
-                    if skip_trash && at.is_root() && c.name == TRASH_DIR {
+                    if skip_trash && at.is_root() && (c.name == TRASH_DIR || c.name == PAIR_MARKER)
+                    {
                         continue;
                     }
                     let p = at.join(&c.name).expect("names in the tree are valid");
@@ -88,6 +89,10 @@ pub(crate) struct State {
     pub os_trash: bool,
     pub disk_full: bool,
     pub next_temp: u64,
+    /// The device the root is on; another one while unmounted.
+    pub device: u64,
+    /// While unmounted: the real root and its device, put back by a mount.
+    pub unmounted: Option<(Node, u64)>,
 }
 
 impl State {
@@ -110,6 +115,8 @@ impl State {
             os_trash: true,
             disk_full: false,
             next_temp: 1,
+            device: 1,
+            unmounted: None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! [`StdFs`]: [`LocalFs`] on the real disk. Every blocking call runs on tokio's blocking pool.
 
-mod ops;
+pub(crate) mod ops;
 mod staged;
 mod trash;
 
@@ -8,7 +8,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use drivesync_model::RelPath;
+use drivesync_model::{RelPath, RootId};
 
 use crate::{
     Expect, FsError, FsKind, Hashed, Kept, Listing, LocalFs, Meta, Skipped, Staged, Trashed,
@@ -95,6 +95,11 @@ fn no_root(op: &'static str, root: &Path) -> FsError {
 impl LocalFs for StdFs {
     fn root(&self) -> &Path {
         &self.root
+    }
+
+    async fn root_id(&self) -> Result<Option<RootId>, FsError> {
+        let abs = self.root.clone();
+        blocking("look at", abs.clone(), move || Ok(ops::root_id(&abs))).await
     }
 
     async fn stat(&self, path: &RelPath) -> Result<Option<Meta>, FsError> {

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use drivesync_model::{LocalStamp, Md5, RelPath};
+use drivesync_model::{LocalStamp, Md5, RelPath, RootId};
 use md5::Digest;
 
 use crate::{FsError, FsKind, Hashed, Meta, UploadFile, SMALL_FILE};
@@ -51,6 +51,38 @@ fn file_id(md: &fs::Metadata) -> u64 {
 #[cfg(not(unix))]
 fn file_id(_md: &fs::Metadata) -> u64 {
     0
+}
+
+/// The identity of the folder at `abs`, following links (the user's path may go through
+/// one): `None` when it is missing, not a folder, or cannot be looked at.
+pub(crate) fn root_id(abs: &Path) -> Option<RootId> {
+    if !fs::metadata(abs).ok()?.is_dir() {
+        return None;
+    }
+    Some(match file_id::get_file_id(abs).ok()? {
+        file_id::FileId::Inode {
+            device_id,
+            inode_number,
+        } => RootId {
+            device: device_id,
+            file_id: inode_number,
+        },
+        file_id::FileId::LowRes {
+            volume_serial_number,
+            file_index,
+        } => RootId {
+            device: volume_serial_number.into(),
+            file_id: file_index,
+        },
+        file_id::FileId::HighRes {
+            volume_serial_number,
+            file_id,
+        } => RootId {
+            device: volume_serial_number,
+            // Both halves count: ReFS ids differ only in the high one.
+            file_id: (file_id as u64) ^ ((file_id >> 64) as u64),
+        },
+    })
 }
 
 /// `lstat`: `None` when nothing is there (or a parent is not a folder).

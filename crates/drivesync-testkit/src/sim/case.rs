@@ -34,6 +34,8 @@ pub fn op_label(op: &Op) -> String {
 enum Outcome {
     Done(SyncReport),
     Failed(String),
+    /// The engine did not take the folder for the pair's (and planned nothing).
+    NotThePair(FolderProblem, String),
     Crashed,
     Hung,
 }
@@ -57,6 +59,8 @@ pub(super) struct Case {
     steps: Arc<Mutex<Vec<Step>>>,
     seed: Option<u64>,
     syncs: u64,
+    /// The user confirmed an emptied folder: the next sync is forced.
+    force_next: bool,
     _tmp: tempfile::TempDir,
 }
 
@@ -89,6 +93,10 @@ impl Case {
                 },
                 start_time(),
             )
+            .map_err(|e| e.to_string())?;
+        // As `pair add` does: the folder is recorded before any sync.
+        drivesync_engine::anchor(&fs, &db, &pair)
+            .await
             .map_err(|e| e.to_string())?;
         let (crash_tx, crash_rx) = watch::channel(false);
         let sh = Arc::new(Shared {
@@ -125,6 +133,7 @@ impl Case {
             steps,
             seed,
             syncs: 0,
+            force_next: false,
             _tmp: tmp,
         })
     }
@@ -240,7 +249,8 @@ impl Case {
         let faults_before = self.remote.faulty.injected();
         let opts = SyncOptions {
             dry_run: false,
-            force_deletes: false,
+            // The user's "Sync anyway" answers what they saw: not a disk unplugged since.
+            force_deletes: std::mem::take(&mut self.force_next) && !self.sh.fs.is_unmounted(),
             now: self.now,
             host: "laptop".into(),
         };
@@ -253,6 +263,10 @@ impl Case {
                 _ = rx.wait_for(|c| *c) => Outcome::Crashed,
                 r = run => match r {
                     Ok(Ok(report)) => Outcome::Done(report),
+                    Ok(Err(EngineError::NotThePairFolder { problem, root })) => {
+                        let e = EngineError::NotThePairFolder { problem, root };
+                        Outcome::NotThePair(problem, e.to_string())
+                    }
                     Ok(Err(e)) => Outcome::Failed(e.to_string()),
                     Err(_) => Outcome::Hung,
                 },
@@ -311,6 +325,20 @@ impl Case {
                     "  sync failed after {calls} calls ({injected} faults): {e}"
                 ));
                 result.failed = Some(e);
+            }
+            // Unplugged: held, as it must be. Emptied by the user's steps: the user confirms
+            // it (Sync anyway), so the next sync is forced.
+            Outcome::NotThePair(problem, e) => {
+                let unplugged = self.sh.fs.is_unmounted();
+                let expected = unplugged || problem == FolderProblem::Emptied;
+                self.force_next = !unplugged;
+                let mut st = self.sh.st();
+                st.stats.failed_syncs += 1;
+                st.log
+                    .push(format!("  held, the folder is not the pair's: {e}"));
+                if !expected {
+                    result.failed = Some(e);
+                }
             }
             Outcome::Crashed => {
                 self.log_events();
@@ -398,6 +426,11 @@ impl Case {
 
     /// Quiescence and the end-state checks.
     pub(super) async fn finish(&mut self) -> Result<(), Failure> {
+        if self.sh.fs.is_unmounted() {
+            // A case shrunk without its `local mount`: the user plugs the disk back in.
+            self.sh.fs.mount();
+            self.log("-- the disk is plugged back in");
+        }
         self.log("-- quiescence");
         let calm = SyncSpec {
             advance: 1,

@@ -222,6 +222,19 @@ impl LocalFs for SimFs {
         LocalFs::root(&self.sh.fs)
     }
 
+    async fn root_id(&self) -> Result<Option<RootId>, FsError> {
+        self.sh.fs.root_id().await
+    }
+
+    async fn read_marker(&self) -> Result<Option<String>, FsError> {
+        self.sh.fs.read_marker().await
+    }
+
+    /// Not a user's file: written straight to the disk, outside the model's accounting.
+    async fn write_marker(&self, text: &str) -> Result<(), FsError> {
+        self.sh.fs.write_marker(text).await
+    }
+
     async fn stat(&self, path: &RelPath) -> Result<Option<Meta>, FsError> {
         self.sh.fs.stat(path).await
     }

@@ -33,12 +33,14 @@ use drivesync_drive::{
     About, ChangeList, ChangeToken, Downloaded, DriveError, File, FileList, NewFile, PageToken,
     Relocation, RemoteStore, UploadSource,
 };
-use drivesync_engine::{Engine, Event, Events, Scope, SyncOptions, SyncReport};
+use drivesync_engine::{
+    Engine, EngineError, Event, Events, FolderProblem, Scope, SyncOptions, SyncReport,
+};
 use drivesync_localfs::{
     Expect, FsError, FsKind, Hashed, Kept, Listing, LocalFs, MemFs, Meta, Staged, Trashed,
     UploadFile, PARTIAL_PREFIX,
 };
-use drivesync_model::{DriveId, Kind, Md5, PairSettings, RelPath};
+use drivesync_model::{DriveId, Kind, Md5, PairSettings, RelPath, RootId};
 use drivesync_reconcile::{NameRules, Op};
 use drivesync_state::{NewPair, Pair, StateDb};
 use tokio::io::AsyncWrite;
@@ -597,6 +599,11 @@ impl Shared {
         for (path, bytes) in self.fs.files() {
             if !path.name().starts_with(PARTIAL_PREFIX) {
                 p.add(md5_of(&bytes), Place::Local(path.to_string()));
+            }
+        }
+        for (path, bytes) in self.fs.unmounted_files() {
+            if !path.name().starts_with(PARTIAL_PREFIX) {
+                p.add(md5_of(&bytes), Place::Local(format!("{path} (unplugged)")));
             }
         }
         for (path, bytes) in self.fs.trashed() {
