@@ -29,6 +29,7 @@ export type Pair = {
   last_sync: string | null;
   conflicts: number;
   settings: PairSettings;
+  left_out: string[];
 };
 
 export type Preview = {
@@ -48,7 +49,8 @@ export type Blocker =
   | { kind: "disk_full" }
   | { kind: "drive_full" }
   | { kind: "folder_missing" }
-  | { kind: "too_many_deletes"; deletes: number };
+  | { kind: "too_many_deletes"; deletes: number }
+  | { kind: "overlapping" };
 
 export type PairState = "starting" | "idle" | "syncing" | "paused" | "blocked" | "retrying";
 

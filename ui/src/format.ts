@@ -81,6 +81,7 @@ export function blockerWords(b: Blocker): string {
     case "drive_full": return "Google Drive storage is full";
     case "folder_missing": return "The folder is missing or not mounted";
     case "too_many_deletes": return `Would delete ${count(b.deletes, "file", "files")}`;
+    case "overlapping": return "Overlaps another pair";
   }
 }
 

@@ -101,7 +101,7 @@ export class FakeBackend {
         const settings: PairSettings = { concurrency: 4, delete_limit_files: 50, delete_limit_percent: 10, export_docs: false, enabled: true };
         const p: Pair = {
           id: s.nextId++, name: (a.name as string | null) ?? local.split("/").filter(Boolean).pop()!, local,
-          drive_path: folder.path, drive_id: folder.id, enabled: true, last_sync: null, conflicts: 0, settings,
+          drive_path: folder.path, drive_id: folder.id, enabled: true, last_sync: null, conflicts: 0, settings, left_out: [],
         };
         s.pairs.push(p);
         return p;

@@ -27,7 +27,7 @@ const defaults: PairSettings = { concurrency: 4, delete_limit_files: 50, delete_
 
 function pair(id: number, name: string, local: string, drive_path: string, drive_id: string, last: number | null, over: Partial<PairSettings> = {}): Pair {
   const settings = { ...defaults, ...over };
-  return { id, name, local, drive_path, drive_id, enabled: settings.enabled, last_sync: last === null ? null : ago(last), conflicts: 0, settings };
+  return { id, name, local, drive_path, drive_id, enabled: settings.enabled, last_sync: last === null ? null : ago(last), conflicts: 0, settings, left_out: [] };
 }
 
 const KINDS: ActivityKind[] = ["uploaded", "downloaded", "renamed", "uploaded", "moved", "downloaded", "trashedremote", "foldercreated", "skipped", "error", "info", "trashedlocal"];

@@ -296,6 +296,11 @@ async fn pair(app: &Drivesync, command: PairCommand) -> Result<(), Error> {
                 p.local.display(),
                 p.drive_path
             );
+            for out in &p.left_out {
+                println!(
+                    "  {out} is drivesync's own folder: it is left out of the pair, never synced."
+                );
+            }
         }
         PairCommand::List => {
             for p in app.pairs()? {

@@ -6,43 +6,17 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{ok, run, text, wait_for};
 
 use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use serde_json::Value;
 
-fn run(config: &Path, args: &[&str]) -> Output {
-    common::drivesync(config).args(args).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(config: &Path, args: &[&str]) -> String {
-    let o = run(config, args);
-    assert!(o.status.success(), "drivesync {args:?}: {}", text(&o));
-    text(&o)
-}
-
 /// `drivesync status --json`.
 fn status(config: &Path) -> Value {
     serde_json::from_str(&ok(config, &["status", "--json"])).unwrap()
-}
-
-/// Waits until `check` holds, up to `limit`; returns how long it took.
-fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    start.elapsed()
 }
 
 fn live_state(config: &Path) -> Option<String> {

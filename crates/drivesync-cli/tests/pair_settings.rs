@@ -3,22 +3,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
+use common::ok as run;
 
 use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use serde_json::{json, Value};
-
-fn run(config: &Path, args: &[&str]) -> Output {
-    let out = common::drivesync(config).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "drivesync {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// Another device creates `meta` on Drive; returns its id.
 async fn create(emu: &EmulatorHandle, meta: Value) -> String {
@@ -68,7 +56,7 @@ async fn pair_set_export_docs_switches_between_office_files_and_link_files() {
     );
 
     let out = run(&config, &["pair", "set", "s", "--export-docs", "on"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("export-docs on"));
+    assert!(out.contains("export-docs on"));
     run(&config, &["sync", "--once"]);
     let docx = std::fs::read_to_string(local.join("Plan.docx")).unwrap();
     assert!(
@@ -87,5 +75,5 @@ async fn pair_set_export_docs_switches_between_office_files_and_link_files() {
         "the export went to the trash"
     );
     let dry = run(&config, &["sync", "--dry-run"]);
-    assert!(String::from_utf8_lossy(&dry.stdout).contains("nothing to do"));
+    assert!(dry.contains("nothing to do"));
 }

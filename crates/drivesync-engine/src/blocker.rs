@@ -28,6 +28,10 @@ pub enum Blocker {
         /// Entries the sync would trash.
         deletes: u64,
     },
+    /// The pair's folder (local or on Drive) equals, contains or lies inside another pair's,
+    /// or lies inside drivesync's own folder: it does not sync until one of the pairs is
+    /// removed.
+    Overlapping,
 }
 
 impl Blocker {
@@ -70,6 +74,7 @@ impl Blocker {
             Self::DriveFull => 300,
             Self::FolderMissing => 10,
             Self::TooManyDeletes { .. } => 60,
+            Self::Overlapping => 3600,
         })
     }
 
@@ -102,6 +107,11 @@ impl Blocker {
                  than the delete guard allows. If that is what you want, force it (`drivesync \
                  sync --force-deletes`, or Sync anyway in the app); if not, restore the files and \
                  syncing resumes by itself.",
+                local_folder.display()
+            ),
+            Self::Overlapping => format!(
+                "Paused: the folder {} overlaps another pair's folder or drivesync's own. \
+                 Remove one of the pairs (`drivesync pair remove`, or Remove in the app).",
                 local_folder.display()
             ),
         }

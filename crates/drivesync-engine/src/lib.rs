@@ -134,6 +134,8 @@ pub struct Engine {
     rules: NameRules,
     events: Events,
     cache: Mutex<Cache>,
+    /// Paths never synced whatever the ignore rules say (drivesync's own folders).
+    left_out: Vec<RelPath>,
 }
 
 impl Engine {
@@ -156,7 +158,15 @@ impl Engine {
             rules,
             events: Events::none(),
             cache: Mutex::new(Cache::default()),
+            left_out: Vec::new(),
         }
+    }
+
+    /// Never scans, uploads, downloads or trashes `paths` or anything under them, whatever
+    /// the ignore rules say: drivesync's data and config folders inside a pair's folder.
+    pub fn leaving_out(mut self, paths: Vec<RelPath>) -> Self {
+        self.left_out = paths;
+        self
     }
 
     /// Sends progress to `events`.
@@ -203,7 +213,7 @@ impl Engine {
         for e in errors {
             self.log(Some(&path), ActivityKind::Error, e.to_string(), now);
         }
-        rules
+        rules.leaving_out(self.left_out.clone())
     }
 
     /// Writes an entry about the pair as a whole (paused, resumed...) to the activity log.

@@ -35,10 +35,13 @@ pub struct IgnoreError {
     pub message: String,
 }
 
-/// Compiled ignore rules of one pair.
+/// Compiled ignore rules of one pair: the built-in rules (which a `!` line cannot undo), the
+/// pair's own, and paths always left out (drivesync's own folders inside a pair).
 #[derive(Debug, Clone)]
 pub struct IgnoreRules {
+    built_in: Gitignore,
     matcher: Gitignore,
+    left_out: Vec<RelPath>,
 }
 
 impl Default for IgnoreRules {
@@ -55,6 +58,8 @@ impl IgnoreRules {
         for line in BUILT_IN {
             let _ = b.add_line(None, line);
         }
+        let built_in = b.build().unwrap_or_else(|_| Gitignore::empty());
+        let mut b = GitignoreBuilder::new("");
         let mut errors = Vec::new();
         for (i, line) in user.lines().enumerate() {
             if let Err(e) = b.add_line(None, line) {
@@ -65,7 +70,19 @@ impl IgnoreRules {
             }
         }
         let matcher = b.build().unwrap_or_else(|_| Gitignore::empty());
-        (Self { matcher }, errors)
+        let rules = Self {
+            built_in,
+            matcher,
+            left_out: Vec::new(),
+        };
+        (rules, errors)
+    }
+
+    /// These paths and everything under them are ignored whatever the rules say (drivesync's
+    /// data and config folders inside a pair's folder).
+    pub fn leaving_out(mut self, paths: Vec<RelPath>) -> Self {
+        self.left_out = paths;
+        self
     }
 
     /// Is `path` (a folder when `is_dir`) or one of its parent folders ignored?
@@ -73,9 +90,11 @@ impl IgnoreRules {
         if path.is_root() {
             return false;
         }
-        self.matcher
-            .matched_path_or_any_parents(path.as_str(), is_dir)
-            .is_ignore()
+        self.left_out.iter().any(|l| path.starts_with(l))
+            || [&self.built_in, &self.matcher].iter().any(|m| {
+                m.matched_path_or_any_parents(path.as_str(), is_dir)
+                    .is_ignore()
+            })
     }
 }
 
@@ -104,6 +123,26 @@ mod tests {
         for path in ["report.docx", "tmp", "a/b.txt", "sub/.drivesync-trash/x"] {
             assert!(!r.is_ignored(&p(path), false), "{path} ignored");
         }
+    }
+
+    #[test]
+    fn built_in_rules_and_left_out_paths_cannot_be_negated() {
+        let (r, _) = IgnoreRules::new("!*.tmp\n!.drivesync-partial-*\n!/.drivesync-pair\n!data/\n");
+        let r = r.leaving_out(vec![p("data/drivesync")]);
+        for path in [
+            "x.tmp",
+            ".drivesync-partial-1",
+            ".drivesync-pair",
+            "data/drivesync/state.sqlite3",
+        ] {
+            assert!(r.is_ignored(&p(path), false), "{path} not ignored");
+        }
+        assert!(r.is_ignored(&p("data/drivesync"), true));
+        assert!(!r.is_ignored(&p("data/other.txt"), false));
+        assert!(
+            !r.is_ignored(&p("data/drivesync-not"), false),
+            "by component, not prefix"
+        );
     }
 
     #[test]

@@ -105,6 +105,23 @@ pub struct Config {
     pub log_level: String,
 }
 
+impl Config {
+    /// drivesync's own folders, never part of a pair: the data folder, and the config folder
+    /// when it is drivesync's own (the platform's), else just the config file. Canonical, as
+    /// pairs' folders are.
+    pub fn own_paths(&self) -> Vec<PathBuf> {
+        let platform = dirs().map(|d| d.config_dir().to_owned());
+        let config = match self.path.parent() {
+            Some(dir) if Some(dir) == platform.as_deref() => dir.to_owned(),
+            _ => self.path.clone(),
+        };
+        [&self.data_dir, &config]
+            .into_iter()
+            .map(|p| crate::overlap::canonical(p))
+            .collect()
+    }
+}
+
 /// A limit in KiB/s from the config (0 = unlimited) in bytes per second.
 pub fn kib_limit(kib: u64) -> Option<u64> {
     (kib > 0).then(|| kib.saturating_mul(1024))

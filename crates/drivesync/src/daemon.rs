@@ -8,8 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use drivesync_drive::RemoteStore;
 use drivesync_engine::live::{run_pair, Command, PairState, PairStatus, Timing};
-use drivesync_engine::{Engine, Events};
-use drivesync_localfs::StdFs;
+use drivesync_engine::{Blocker, Events};
 use drivesync_state::{Pair, StateDb};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch, Mutex};
@@ -17,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::instance::InstanceLock;
 use crate::pairs::host_name;
-use crate::{Drivesync, Error};
+use crate::{overlap, Drivesync, Error};
 
 /// What a running drivesync reports about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,12 +132,21 @@ impl Daemon {
             }
         }
         let remote = inner.remote.clone().expect("set above");
+        let clashes = clashes(&self.app, remote.as_ref(), &wanted).await;
         for (id, pair) in wanted {
             if inner.loops.contains_key(&id) {
                 continue;
             }
-            tracing::info!(pair = %pair.name, local = %pair.local_root.display(), "starting its live sync");
-            let l = self.spawn(remote.clone(), pair);
+            let l = match clashes.get(&id) {
+                Some(message) => {
+                    tracing::warn!(pair = %pair.name, "{message}");
+                    held(pair, Blocker::Overlapping, message.clone())
+                }
+                None => {
+                    tracing::info!(pair = %pair.name, local = %pair.local_root.display(), "starting its live sync");
+                    self.spawn(remote.clone(), pair)
+                }
+            };
             inner.loops.insert(id, l);
         }
         self.changed.send_replace(());
@@ -175,9 +183,10 @@ impl Daemon {
     }
 
     fn spawn(&self, remote: Arc<dyn RemoteStore>, pair: Pair) -> Loop {
-        let fs = Arc::new(StdFs::new(pair.local_root.clone()));
-        let engine =
-            Engine::new(remote, fs, self.db.clone(), pair.clone()).with_events(self.events.clone());
+        let engine = self
+            .app
+            .engine(remote, self.db.clone(), &pair)
+            .with_events(self.events.clone());
         let (commands, rx) = mpsc::unbounded_channel();
         let initial = PairStatus::starting(&pair);
         let (tx, status) = watch::channel(initial);
@@ -281,6 +290,54 @@ async fn follow_status(mut status: watch::Receiver<PairStatus>, changed: watch::
 }
 
 /// Whether a running loop for `running` still fits the pair as stored now.
+/// The pairs of `wanted` that overlap an older one (locally or on Drive) or lie inside
+/// drivesync's own folders, with what the user reads: they stay paused.
+async fn clashes(
+    app: &Drivesync,
+    remote: &dyn RemoteStore,
+    wanted: &BTreeMap<i64, Pair>,
+) -> BTreeMap<i64, String> {
+    let own = app.config().own_paths();
+    let pairs: Vec<Pair> = wanted.values().cloned().collect();
+    let chains = crate::pairs::drive_chains(remote, &pairs).await;
+    let mut out = BTreeMap::new();
+    for (i, p) in pairs.iter().enumerate() {
+        let older = &pairs[..i];
+        let local = overlap::local_clash(&p.local_root, &own, older, None);
+        let clash = local.or_else(|| {
+            let mine = chains.iter().find(|(q, _)| q.id == p.id)?;
+            let before: Vec<_> = chains
+                .iter()
+                .filter(|(q, _)| q.id < p.id)
+                .cloned()
+                .collect();
+            overlap::drive_clash(&mine.1, &before)
+        });
+        if let Some(c) = clash {
+            let what = format!("the pair \"{}\" ({})", p.name, p.local_root.display());
+            let message = format!(
+                "Paused: {}. Remove one of the pairs (`drivesync pair remove`, or Remove in the app).",
+                c.message(&what)
+            );
+            out.insert(p.id.0, message);
+        }
+    }
+    out
+}
+
+/// A pair that does not run, showing why.
+fn held(pair: Pair, blocker: Blocker, message: String) -> Loop {
+    let mut status = PairStatus::starting(&pair);
+    status.state = PairState::Blocked { blocker, message };
+    let (commands, _) = mpsc::unbounded_channel();
+    Loop {
+        pair,
+        commands,
+        status: watch::channel(status).1,
+        task: tokio::spawn(async {}),
+    }
+}
+
 fn same_setup(stored: &Pair, running: &Pair) -> bool {
     stored.local_root == running.local_root
         && stored.remote_root == running.remote_root

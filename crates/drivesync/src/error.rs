@@ -68,6 +68,10 @@ pub enum Error {
     /// A value the user gave is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// A pair's folder would overlap another pair's or drivesync's own (the message names
+    /// both).
+    #[error("cannot add this pair: {0}")]
+    Overlap(String),
     /// No unresolved conflict with this id.
     #[error("conflict {0} is not in the list any more (already settled?): refresh the list")]
     NoSuchConflict(i64),

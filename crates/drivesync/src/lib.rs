@@ -13,6 +13,7 @@ mod error;
 mod instance;
 pub mod logs;
 pub mod memory;
+pub mod overlap;
 mod pairs;
 
 use std::sync::Arc;

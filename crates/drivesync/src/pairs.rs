@@ -12,7 +12,7 @@ use drivesync_localfs::StdFs;
 use drivesync_state::{NewPair, Pair, PairSettings, StateDb};
 use serde::Serialize;
 
-use crate::{Drivesync, Error, InstanceLock};
+use crate::{overlap, Drivesync, Error, InstanceLock};
 
 /// A pair as front ends show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,6 +35,8 @@ pub struct PairInfo {
     pub enabled: bool,
     /// Its settings.
     pub settings: PairSettings,
+    /// drivesync's own folders inside the pair's folder, never synced (a home folder pair).
+    pub left_out: Vec<String>,
 }
 
 /// What to do in a sync.
@@ -78,26 +80,46 @@ impl Drivesync {
             conflicts: db.conflicts(Some(p.id))?.len(),
             enabled: p.settings.enabled,
             settings: p.settings.clone(),
+            left_out: overlap::left_out(&p.local_root, &self.config.own_paths())
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
         })
     }
 
     /// Adds a pair: the local folder `local` (created if missing) and the Drive folder `drive`,
-    /// a path like `/Photos/2024` (folders created if missing) or `id:FILE_ID`.
+    /// a path like `/Photos/2024` (folders created if missing) or `id:FILE_ID`. Refuses a
+    /// local folder inside drivesync's own folders, and folders (local or on Drive) that
+    /// equal, contain or lie inside another pair's ([`Error::Overlap`]); drivesync's own
+    /// folders inside `local` are left out of the pair ([`PairInfo::left_out`]).
     pub async fn pair_add(
         &self,
         local: &Path,
         drive: &str,
         name: Option<&str>,
     ) -> Result<PairInfo, Error> {
-        std::fs::create_dir_all(local).map_err(|source| Error::Io {
+        let io = |source| Error::Io {
             path: local.to_owned(),
             source,
-        })?;
-        let local = local.canonicalize().map_err(|source| Error::Io {
-            path: local.to_owned(),
-            source,
-        })?;
+        };
+        let db = self.state()?;
+        let pairs = db.pairs()?;
+        let own = self.config.own_paths();
+        let local_clash = |at: &Path| match overlap::local_clash(at, &own, &pairs, None) {
+            Some(c) => Err(Error::Overlap(c.message(&at.display().to_string()))),
+            None => Ok(()),
+        };
+        local_clash(&overlap::canonical(
+            &std::path::absolute(local).map_err(io)?,
+        ))?;
         let remote = self.remote().await?;
+        let others = drive_chains(remote.as_ref(), &pairs).await;
+        let drive_clash = |chain: &[DriveId]| match overlap::drive_clash(chain, &others) {
+            Some(c) => Err(Error::Overlap(
+                c.message(&format!("the Drive folder {drive}")),
+            )),
+            None => Ok(()),
+        };
         let (id, shown) = match drive.strip_prefix("id:") {
             Some(id) => {
                 let f = remote.get(&DriveId::new(id)).await?;
@@ -106,12 +128,25 @@ impl Drivesync {
                         "{drive} is not a folder on Drive"
                     )));
                 }
+                drive_clash(&overlap::drive_chain(remote.as_ref(), &f.id).await?)?;
                 let path = crate::desktop::folder_path(remote.as_ref(), &f.id).await?;
                 (f.id, path)
             }
-            None => (folder_at(remote.as_ref(), drive).await?, normalize(drive)),
+            None => {
+                let (found, missing) = existing_part(remote.as_ref(), drive).await?;
+                let mut chain = overlap::drive_chain(remote.as_ref(), &found).await?;
+                if !missing.is_empty() {
+                    // A folder still to create: it can only lie inside another pair's.
+                    chain.insert(0, DriveId::new(""));
+                }
+                drive_clash(&chain)?;
+                let id = create_rest(remote.as_ref(), found, &missing).await?;
+                (id, normalize(drive))
+            }
         };
-        let db = self.state()?;
+        std::fs::create_dir_all(local).map_err(io)?;
+        let local = local.canonicalize().map_err(io)?;
+        local_clash(&local)?;
         let default_name = local
             .file_name()
             .and_then(|n| n.to_str())
@@ -133,6 +168,18 @@ impl Drivesync {
             return Err(e.into());
         }
         self.info(&db, &pair)
+    }
+
+    /// An engine for `pair`, with drivesync's own folders inside it left out.
+    pub(crate) fn engine(
+        &self,
+        remote: Arc<dyn RemoteStore>,
+        db: Arc<StateDb>,
+        pair: &Pair,
+    ) -> Engine {
+        let fs = Arc::new(StdFs::new(pair.local_root.clone()));
+        let left_out = overlap::left_out(&pair.local_root, &self.config.own_paths());
+        Engine::new(remote, fs, db, pair.clone()).leaving_out(left_out)
     }
 
     /// The unresolved conflicts of pair `id`.
@@ -226,8 +273,8 @@ impl Drivesync {
         };
         let mut out = Vec::new();
         for pair in pairs {
-            let fs = Arc::new(StdFs::new(pair.local_root.clone()));
-            let engine = Engine::new(remote.clone(), fs, db.clone(), pair.clone())
+            let engine = self
+                .engine(remote.clone(), db.clone(), &pair)
                 .with_events(events.clone());
             let result = engine.sync(&opts).await.map_err(Error::from);
             let fresh = db.pair(pair.id)?.unwrap_or(pair);
@@ -257,18 +304,55 @@ fn normalize(path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// The folder at `path` under My Drive, creating missing folders.
-async fn folder_at(remote: &dyn RemoteStore, path: &str) -> Result<DriveId, Error> {
+/// The deepest folder of `path` (under My Drive) that exists, and the names below it that
+/// do not.
+async fn existing_part<'a>(
+    remote: &dyn RemoteStore,
+    path: &'a str,
+) -> Result<(DriveId, Vec<&'a str>), Error> {
     let mut current = remote.get(&DriveId::new("root")).await?.id;
-    for name in path.split('/').filter(|s| !s.is_empty()) {
+    let mut names = path.split('/').filter(|s| !s.is_empty());
+    for name in names.by_ref() {
         let kids = remote.list_children(&current).await?;
-        current = match kids
+        match kids
             .into_iter()
             .find(|f| f.name == name && f.mime_type == FOLDER_MIME)
         {
-            Some(f) => f.id,
-            None => remote.create_folder(&NewFile::new(current, name)).await?.id,
-        };
+            Some(f) => current = f.id,
+            None => return Ok((current, std::iter::once(name).chain(names).collect())),
+        }
+    }
+    Ok((current, Vec::new()))
+}
+
+/// Creates the folders `names` one in the other under `parent`; the last one's id.
+async fn create_rest(
+    remote: &dyn RemoteStore,
+    parent: DriveId,
+    names: &[&str],
+) -> Result<DriveId, Error> {
+    let mut current = parent;
+    for name in names {
+        current = remote
+            .create_folder(&NewFile::new(current, *name))
+            .await?
+            .id;
     }
     Ok(current)
+}
+
+/// The Drive folder of each pair with its parents, for [`overlap::drive_clash`]; a pair whose
+/// folder cannot be read (trashed, gone) is left out.
+pub(crate) async fn drive_chains<'p>(
+    remote: &dyn RemoteStore,
+    pairs: &'p [Pair],
+) -> Vec<(&'p Pair, Vec<DriveId>)> {
+    let mut out = Vec::new();
+    for p in pairs {
+        match overlap::drive_chain(remote, &p.remote_root).await {
+            Ok(chain) => out.push((p, chain)),
+            Err(e) => tracing::warn!(pair = %p.name, "cannot read its Drive folder: {e}"),
+        }
+    }
+    out
 }

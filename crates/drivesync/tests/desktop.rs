@@ -95,13 +95,21 @@ async fn the_app_can_connect_browse_preview_settle_conflicts_and_save_settings()
     assert_eq!(inside, vec![reports.clone()]);
     assert!(app.drive_create_folder(None, "  ").await.is_err());
 
-    // Drive gets content through a first pair ("the other device").
+    // Drive gets content through a pair of "the other device" (its own drivesync: one
+    // drivesync never has two pairs on one Drive folder).
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_app = Drivesync::open(&Overrides {
+        config_file: Some(write_config(other_dir.path(), emu.base_url().as_str())),
+        endpoint: None,
+    })
+    .unwrap();
+    other_app.login_unattended().await.unwrap();
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join("same.txt"), "same").unwrap();
     std::fs::write(other.join("differs.txt"), "drive version").unwrap();
     std::fs::write(other.join("drive-only.txt"), "from drive").unwrap();
-    let other_pair = app
+    let other_pair = other_app
         .pair_add(&other, &format!("id:{}", reports.id), Some("other"))
         .await
         .unwrap();
@@ -109,15 +117,17 @@ async fn the_app_can_connect_browse_preview_settle_conflicts_and_save_settings()
         other_pair.drive_path, "/Work/Reports",
         "added by id, shown by path"
     );
-    sync(&app, other_pair.id).await;
+    sync(&other_app, other_pair.id).await;
 
     // "Open in Drive" leads to the emulator's page of the file (the demo has no Google).
-    let link = app.drive_link(other_pair.id, Some("same.txt")).unwrap();
+    let link = other_app
+        .drive_link(other_pair.id, Some("same.txt"))
+        .unwrap();
     let base = emu.base_url().as_str().trim_end_matches('/').to_owned();
     assert!(link.starts_with(&format!("{base}/file/d/")), "{link}");
     let page = reqwest::get(&link).await.unwrap().text().await.unwrap();
     assert!(page.contains("/Work/Reports/same.txt"), "{page}");
-    let folder = app.drive_link(other_pair.id, None).unwrap();
+    let folder = other_app.drive_link(other_pair.id, None).unwrap();
     assert_eq!(folder, format!("{base}/drive/folders/{}", reports.id));
 
     // The preview of a second folder against it changes nothing anywhere.
@@ -149,7 +159,7 @@ async fn the_app_can_connect_browse_preview_settle_conflicts_and_save_settings()
         3,
         "nothing written locally"
     );
-    assert_eq!(app.pairs().unwrap().len(), 1, "nothing stored");
+    assert_eq!(app.pairs().unwrap().len(), 0, "nothing stored");
     assert!(app
         .preview(&dir.path().join("nope"), &reports.id)
         .await
@@ -203,7 +213,7 @@ async fn the_app_can_connect_browse_preview_settle_conflicts_and_save_settings()
 
     // A second conflict, settled the other way.
     std::fs::write(other.join("same.txt"), "theirs").unwrap();
-    sync(&app, other_pair.id).await;
+    sync(&other_app, other_pair.id).await;
     std::fs::write(mine.join("same.txt"), "ours").unwrap();
     sync(&app, mine_pair.id).await;
     let c = app.all_conflicts().unwrap().remove(0);

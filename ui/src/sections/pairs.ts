@@ -100,6 +100,7 @@ function pairRow(p: Pair, ask: (p: Pair) => void, lastSync: Map<number, HTMLElem
       { class: "grow" },
       h("div", { class: "strong", text: p.name }),
       h("div", { class: "paths" }, h("span", { text: p.local }), " ⇄ ", h("span", { text: `Drive: ${p.drive_path === "/" ? "all of My Drive" : p.drive_path}` })),
+      ...p.left_out.map((out) => h("div", { class: "muted small", "data-testid": "left-out", text: `Not synced: ${out} (drivesync's own folder)` })),
       time,
       error.el,
     ),

@@ -1,9 +1,12 @@
 //! Helpers shared by the end-to-end tests of the `drivesync` binary: a command with a safe
-//! environment, a config file pointing at a drive-emulator, and a headless sign-in.
+//! environment, a config file pointing at a drive-emulator, a headless sign-in, and running
+//! commands. Not every test binary uses every helper.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use drive_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 
@@ -90,4 +93,35 @@ pub async fn login(mut cmd: Command) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `drivesync ARGS` with `config`, run to the end.
+pub fn run(config: &Path, args: &[&str]) -> Output {
+    drivesync(config).args(args).output().unwrap()
+}
+
+/// What a run printed, stdout then stderr.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `drivesync ARGS`, which must succeed; what it printed.
+pub fn ok(config: &Path, args: &[&str]) -> String {
+    let o = run(config, args);
+    assert!(o.status.success(), "drivesync {args:?}: {}", text(&o));
+    text(&o)
+}
+
+/// Waits until `check` holds, up to `limit`; returns how long it took.
+pub fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    start.elapsed()
 }

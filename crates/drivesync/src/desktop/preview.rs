@@ -4,8 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::Utc;
-use drivesync_engine::{Engine, Events, SyncOptions};
-use drivesync_localfs::StdFs;
+use drivesync_engine::{Events, SyncOptions};
 use drivesync_model::{DriveId, PairSettings, RelPath};
 use drivesync_reconcile::{Op, Plan};
 use drivesync_state::{NewPair, StateDb};
@@ -111,15 +110,14 @@ impl Drivesync {
         let pair = db.add_pair(
             &NewPair {
                 name: "preview".into(),
-                local_root: local.to_owned(),
+                local_root: crate::overlap::canonical(local),
                 remote_root: id,
                 remote_path: path,
                 settings: PairSettings::default(),
             },
             Utc::now(),
         )?;
-        let engine = Engine::new(remote, Arc::new(StdFs::new(local.to_owned())), db, pair)
-            .with_events(Events::none());
+        let engine = self.engine(remote, db, &pair).with_events(Events::none());
         let opts = SyncOptions {
             dry_run: true,
             force_deletes: false,
