@@ -94,14 +94,26 @@ pub async fn account_connect_cancel(backend: State<'_, Backend>) -> Answer<()> {
     Ok(())
 }
 
-/// Signs out (revokes the access, forgets the tokens); files are not touched.
+/// Signs out (revokes the access, forgets the tokens); files are not touched. Syncing stops
+/// first; when Google does not confirm the revoke the account stays signed in and syncing
+/// resumes, unless `force` (the user confirmed).
 #[tauri::command]
 pub async fn account_disconnect<R: Runtime>(
     app: AppHandle<R>,
     backend: State<'_, Backend>,
+    force: Option<bool>,
 ) -> Answer<AccountState> {
-    backend.app.read().await.logout().await.map_err(say)?;
+    if let Ok(daemon) = backend.daemon() {
+        daemon.sign_out().await;
+    }
+    let result = backend
+        .app
+        .read()
+        .await
+        .logout(force.unwrap_or(false))
+        .await;
     backend.reload(true).await?;
+    result.map_err(say)?;
     let state = AccountState::Disconnected;
     let _ = app.emit("account", &state);
     Ok(state)

@@ -136,7 +136,8 @@ export function errorText(e: unknown): string {
 export const accountGet = () => invoke<Account>("account_get");
 export const accountConnect = () => invoke<Account>("account_connect");
 export const accountConnectCancel = () => invoke<null>("account_connect_cancel");
-export const accountDisconnect = () => invoke<Account>("account_disconnect");
+/** Signs out; with `force`, even when Google does not confirm the revoke (the user agreed). */
+export const accountDisconnect = (force = false) => invoke<Account>("account_disconnect", { force });
 export const driveFolders = (parentId: string | null) =>
   invoke<DriveFolder[]>("drive_folders", { parentId });
 export const driveCreateFolder = (parentId: string | null, name: string) =>

@@ -66,7 +66,22 @@ test("disconnect asks the backend and shows the Connect button", async () => {
   const { page, problems } = await env.open();
   await page.getByTestId("disconnect").click();
   await page.getByTestId("connect").waitFor();
-  assert.equal((await calls(page, "account_disconnect")).length, 1);
+  assert.deepEqual((await calls(page, "account_disconnect")).map((c) => c.args), [{ force: false }]);
+  assert.deepEqual(problems, []);
+});
+
+test("a revoke Google did not confirm keeps the account until the user signs out anyway", async () => {
+  const { page, problems } = await env.open();
+  const error = "signing out ana@example.com failed: Google did not confirm that drivesync's access is revoked (timeout). You are still signed in. Try again, or sign out anyway";
+  await page.evaluate((e) => window.fake.fail("account_disconnect", e), error);
+  const anyway = page.getByTestId("disconnect-anyway");
+  assert.equal(await anyway.isVisible(), false, "offered only after such a failure");
+  await page.getByTestId("disconnect").click();
+  await waitText(page.getByRole("alert"), "You are still signed in");
+  await waitText(anyway, "Sign out anyway");
+  await anyway.click();
+  await page.getByTestId("connect").waitFor();
+  assert.deepEqual((await calls(page, "account_disconnect")).map((c) => c.args), [{ force: false }, { force: true }]);
   assert.deepEqual(problems, []);
 });
 

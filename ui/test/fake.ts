@@ -76,7 +76,7 @@ export class FakeBackend {
         this.connectCancelled = true;
         this.release("account_connect");
         return null;
-      case "account_disconnect": keys(cmd, a, []); return (s.account = { state: "disconnected" });
+      case "account_disconnect": keys(cmd, a, ["force"]); return (s.account = { state: "disconnected" });
       case "drive_folders":
         keys(cmd, a, ["parentId"]);
         return s.folders[(a.parentId as string | null) ?? "root"] ?? [];

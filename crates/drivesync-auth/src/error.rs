@@ -52,8 +52,17 @@ pub enum AuthError {
         /// The account (email).
         account: String,
     },
+    /// Google did not confirm the revoke: nothing was deleted, the account is still signed
+    /// in (its sync goes on).
+    #[error("signing out {account} failed: Google did not confirm that drivesync's access is revoked ({why}). You are still signed in. Try again, or sign out anyway (`drivesync logout --force`, or Sign out anyway in the app) and remove drivesync at https://myaccount.google.com/permissions")]
+    RevokeFailed {
+        /// The account (email).
+        account: String,
+        /// Why the revoke failed.
+        why: String,
+    },
     /// Logging out finished only in part; the text says which step failed.
-    #[error("signing out {account} was not complete: {problems}; try `drivesync logout` again, and remove drivesync at https://myaccount.google.com/permissions if revoking keeps failing")]
+    #[error("signed out {account}, but not completely: {problems}. Remove drivesync's access at https://myaccount.google.com/permissions (and its keychain entry by hand if deleting it failed)")]
     LogoutIncomplete {
         /// The account (email).
         account: String,

@@ -93,15 +93,18 @@ async fn revoke_orphan(google: &Google, refresh: &Sensitive<String>) {
 }
 
 /// Signs `account` out: revokes its refresh token at Google's revocation endpoint (which
-/// ends the whole grant, access tokens included) and deletes its keychain entry. Both steps
-/// are tried even if the other fails.
+/// ends the whole grant, access tokens included), then deletes its keychain entry. The token
+/// is kept when the revoke fails, so the user can try again, unless `force` (the user
+/// confirmed): then it is deleted anyway.
 ///
-/// Errors: [`AuthError::LogoutIncomplete`] naming the step(s) that failed. An account with no
-/// saved token has nothing to revoke; that is not an error.
+/// Errors: [`AuthError::RevokeFailed`] (nothing deleted), or [`AuthError::LogoutIncomplete`]
+/// naming the step(s) that failed when forced. An account with no saved token has nothing to
+/// revoke; that is not an error.
 pub async fn logout(
     config: &AuthConfig,
     store: &dyn TokenStore,
     account: &str,
+    force: bool,
 ) -> Result<(), AuthError> {
     let mut problems = Vec::new();
     match store.load(account).await {
@@ -110,8 +113,15 @@ pub async fn logout(
                 Ok(google) => google.revoke(&token).await,
                 Err(e) => Err(e),
             };
-            if let Err(e) = revoked {
-                problems.push(format!("revoking the token failed ({e})"));
+            match revoked {
+                Ok(()) => {}
+                Err(e) if !force => {
+                    return Err(AuthError::RevokeFailed {
+                        account: account.to_owned(),
+                        why: e.to_string(),
+                    })
+                }
+                Err(e) => problems.push(format!("revoking the token failed ({e})")),
             }
         }
         Ok(None) => tracing::info!(account, "no saved token to revoke"),

@@ -87,7 +87,7 @@ async fn a_signed_in_token_survives_into_a_new_process_and_logout_removes_it() {
         .await
         .unwrap();
 
-    logout(&env.config, &store, EMAIL).await.unwrap();
+    logout(&env.config, &store, EMAIL, false).await.unwrap();
     assert_eq!(store.load(EMAIL).await.unwrap(), None);
     run_child("absent", &[]);
 }

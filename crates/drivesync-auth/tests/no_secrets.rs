@@ -58,7 +58,7 @@ async fn login_refresh_and_logout_log_no_secret() {
     let a3 = session.access_token().await.unwrap();
     let refresh = env.store.load(EMAIL).await.unwrap().unwrap();
 
-    logout(&env.config, env.store.as_ref(), EMAIL)
+    logout(&env.config, env.store.as_ref(), EMAIL, false)
         .await
         .unwrap();
     let dead = Session::new(

@@ -115,7 +115,7 @@ async fn logout_revokes_the_grant_and_deletes_the_entry() {
     let access = session.access_token().await.unwrap();
     let refresh: Sensitive<String> = env.store.load(EMAIL).await.unwrap().unwrap();
 
-    logout(&env.config, env.store.as_ref(), EMAIL)
+    logout(&env.config, env.store.as_ref(), EMAIL, false)
         .await
         .unwrap();
 
@@ -136,23 +136,34 @@ async fn logout_revokes_the_grant_and_deletes_the_entry() {
         "refresh gets invalid_grant after logout"
     );
     // Logging out again has nothing left to do.
-    logout(&env.config, env.store.as_ref(), EMAIL)
+    logout(&env.config, env.store.as_ref(), EMAIL, false)
         .await
         .unwrap();
 }
 
 #[tokio::test]
-async fn logout_deletes_the_entry_even_when_revoking_fails() {
+async fn a_failed_revoke_keeps_the_token_until_the_user_forces_the_logout() {
     let env = env().await;
     sign_in(&env).await;
     let mut offline = env.config.clone();
     offline.endpoints.revoke_url = url::Url::parse("http://127.0.0.1:9/revoke").unwrap();
-    let err = logout(&offline, env.store.as_ref(), EMAIL)
+    let err = logout(&offline, env.store.as_ref(), EMAIL, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, AuthError::RevokeFailed { .. }), "{err}");
+    assert!(err.to_string().contains("still signed in"), "{err}");
+    assert!(env.store.load(EMAIL).await.unwrap().is_some(), "token kept");
+
+    let err = logout(&offline, env.store.as_ref(), EMAIL, true)
         .await
         .unwrap_err();
     assert!(
         matches!(&err, AuthError::LogoutIncomplete { problems, .. } if problems.contains("revoking")),
         "{err}"
     );
-    assert_eq!(env.store.load(EMAIL).await.unwrap(), None);
+    assert_eq!(
+        env.store.load(EMAIL).await.unwrap(),
+        None,
+        "forced: deleted"
+    );
 }

@@ -43,8 +43,13 @@ enum Command {
         #[arg(long)]
         no_browser: bool,
     },
-    /// Disconnect: revoke drivesync's access and delete the token from the keychain.
-    Logout,
+    /// Disconnect: stop the running drivesync's syncing, revoke drivesync's access and delete
+    /// the token from the keychain (kept when Google does not confirm the revoke).
+    Logout {
+        /// Delete the token even if Google does not confirm the revoke.
+        #[arg(long)]
+        force: bool,
+    },
     /// Show the connected account and its storage use.
     Whoami,
     /// List a Drive folder (`/` is My Drive).
@@ -209,8 +214,14 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             println!("Signed in as {} <{}>.", who.name, who.email);
             run_cmd::tell_running(&app, true).await;
         }
-        Command::Logout => {
-            let email = app.logout().await?;
+        Command::Logout { force } => {
+            let running = run_cmd::sign_out_running(&app).await;
+            let result = app.logout(force).await;
+            // Signed out, it says so; still signed in (the revoke failed), it syncs again.
+            if running {
+                run_cmd::tell_running(&app, true).await;
+            }
+            let email = result?;
             println!("Signed out {email}: access revoked and the token deleted from the keychain.");
         }
         Command::Whoami => {

@@ -111,6 +111,21 @@ pub async fn tell_running(app: &Drivesync, reconnect: bool) {
     }
 }
 
+/// Tells a running drivesync to stop syncing before a sign-out; whether one was running.
+pub async fn sign_out_running(app: &Drivesync) -> bool {
+    match control::request(&app.config().data_dir, &Request::SignOut).await {
+        Ok(_) => {
+            println!("The running drivesync stopped syncing.");
+            true
+        }
+        Err(Error::NotRunning { .. }) => false,
+        Err(e) => {
+            eprintln!("warning: the running drivesync did not stop: {e}");
+            true
+        }
+    }
+}
+
 /// The live state of each pair of a running drivesync.
 pub fn print_live(status: &DaemonStatus) {
     if let Some(p) = &status.account_problem {

@@ -356,3 +356,63 @@ async fn an_empty_folder_or_a_repointed_link_at_the_pairs_path_trashes_nothing()
     );
     assert!(synced());
 }
+
+/// Logging out stops the running drivesync's syncing first; a revoke Google does not confirm
+/// keeps the token (still signed in, syncing again) until `logout --force`.
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_stops_a_running_drivesync_and_keeps_the_token_until_the_revoke_is_confirmed() {
+    use drive_emulator::faults::FaultSpec;
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::write_config(dir.path(), &emu.base_url());
+    let mut cfg = std::fs::read_to_string(&config).unwrap();
+    cfg.push_str("[sync]\npoll_seconds = 1\n");
+    std::fs::write(&config, cfg).unwrap();
+    common::login(common::drivesync(&config)).await.unwrap();
+    let local = dir.path().join("Local");
+    std::fs::create_dir_all(&local).unwrap();
+    ok(&config, &["pair", "add", local.to_str().unwrap(), "/Sync"]);
+    let _daemon = Running::start(&config, dir.path());
+    wait_for("the first sync", Duration::from_secs(20), || {
+        live_state(&config).as_deref() == Some("idle")
+    });
+
+    // Google does not answer the revoke: still signed in, and syncing goes on.
+    emu.add_fault(FaultSpec {
+        path: Some("/revoke".into()),
+        status: Some(503),
+        count: Some(10),
+        ..FaultSpec::default()
+    });
+    let out = run(&config, &["logout"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("still signed in"), "{}", text(&out));
+    assert!(
+        text(&out).contains("stopped syncing"),
+        "told first: {}",
+        text(&out)
+    );
+    assert!(ok(&config, &["whoami"]).contains('@'), "the token is kept");
+    std::fs::write(local.join("after.txt"), b"still syncing").unwrap();
+    wait_for(
+        "the sync after the failed logout",
+        Duration::from_secs(20),
+        || !on_drive(&emu, "/Sync/after.txt").is_empty(),
+    );
+
+    // Forced: signed out whatever Google says; the running one stops syncing.
+    let out = run(&config, &["logout", "--force"]);
+    let said = text(&out);
+    assert!(said.contains("stopped syncing"), "{said}");
+    assert!(said.contains("myaccount.google.com/permissions"), "{said}");
+    assert!(run(&config, &["whoami"]).status.code() == Some(3), "signed out");
+    let st = status(&config);
+    assert!(
+        st["daemon"]["account_problem"].is_string(),
+        "not syncing: {st}"
+    );
+    assert_eq!(st["daemon"]["pairs"].as_array().unwrap().len(), 0, "{st}");
+    std::fs::write(local.join("signed-out.txt"), b"not synced").unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(on_drive(&emu, "/Sync/signed-out.txt").is_empty());
+}

@@ -51,6 +51,8 @@ pub enum Request {
         /// Rebuild the Drive client from the stored sign-in.
         reconnect: bool,
     },
+    /// Stop syncing before a sign-out (`Reload { reconnect: true }` starts again).
+    SignOut,
 }
 
 /// The answer: the status after the request, or what went wrong.
@@ -89,6 +91,7 @@ async fn handle(daemon: &Daemon, req: Request) -> Result<DaemonStatus, Error> {
         }
         Request::Limit { up_kib, down_kib } => daemon.set_limits(up_kib, down_kib),
         Request::Reload { reconnect } => daemon.reload(reconnect).await?,
+        Request::SignOut => daemon.sign_out().await,
     }
     Ok(daemon.status().await)
 }

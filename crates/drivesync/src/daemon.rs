@@ -153,6 +153,20 @@ impl Daemon {
         Ok(())
     }
 
+    /// Stops every loop and drops the Drive client before a sign-out, whatever its outcome:
+    /// nothing syncs with the account being signed out. `reload(true)` starts again (after a
+    /// sign-out that did not happen, or a new sign-in).
+    pub async fn sign_out(&self) {
+        let mut inner = self.inner.lock().await;
+        for (_, l) in std::mem::take(&mut inner.loops) {
+            l.task.abort();
+        }
+        inner.remote = None;
+        inner.account_problem = Some("signing out: not syncing".into());
+        self.changed.send_replace(());
+        tracing::info!("signing out: every pair stopped");
+    }
+
     /// Sets how often the loops poll Drive; they restart with it.
     pub async fn set_poll(&self, poll: std::time::Duration) -> Result<(), Error> {
         {

@@ -92,10 +92,18 @@ impl Drivesync {
     }
 
     /// Signs out: revokes the grant at Google, deletes the keychain entry, forgets the account.
-    pub async fn logout(&self) -> Result<String, Error> {
+    /// When Google does not confirm the revoke, nothing is deleted and the account stays
+    /// signed in (an error says so), unless `force` (the user confirmed). A running daemon
+    /// must be told first ([`Daemon::sign_out`]) and again after (`reload(true)`).
+    pub async fn logout(&self, force: bool) -> Result<String, Error> {
         let email = account::load(&self.config.data_dir)?.ok_or(Error::NotSignedIn)?;
         let store = self.store().await?;
-        let result = drivesync_auth::logout(&self.auth_config()?, store.as_ref(), &email).await;
+        let result =
+            drivesync_auth::logout(&self.auth_config()?, store.as_ref(), &email, force).await;
+        if matches!(result, Err(drivesync_auth::AuthError::RevokeFailed { .. })) {
+            // Still signed in, as the error says.
+            return Err(result.unwrap_err().into());
+        }
         account::forget(&self.config.data_dir)?;
         result?;
         Ok(email)

@@ -83,16 +83,25 @@ export function accountSection(): Section {
         ),
       );
     }
+    // When Google does not confirm the revoke, the account stays signed in; the user may
+    // then sign out anyway (the token is deleted; the access is removed in Google's settings).
+    const signOut = async (button: HTMLButtonElement, force: boolean) => {
+      error.show(null);
+      try {
+        account.set(await busy(button, () => api.accountDisconnect(force)));
+      } catch (e) {
+        const text = api.errorText(e);
+        error.show(text);
+        anyway.hidden = force || !text.includes("still signed in");
+      }
+    };
     const disconnect: HTMLButtonElement = h("button", {
       type: "button", "data-testid": "disconnect", text: "Disconnect",
-      onclick: async () => {
-        error.show(null);
-        try {
-          account.set(await busy(disconnect, api.accountDisconnect));
-        } catch (e) {
-          error.show(api.errorText(e));
-        }
-      },
+      onclick: () => signOut(disconnect, false),
+    });
+    const anyway: HTMLButtonElement = h("button", {
+      type: "button", class: "danger", "data-testid": "disconnect-anyway", text: "Sign out anyway", hidden: true,
+      onclick: () => signOut(anyway, true),
     });
     fill(
       body,
@@ -112,6 +121,7 @@ export function accountSection(): Section {
         { class: "panel row" },
         h("p", { class: "muted grow", text: "Disconnecting stops syncing. Your files stay where they are, here and in Drive." }),
         disconnect,
+        anyway,
       ),
     );
   }
