@@ -405,7 +405,10 @@ async fn logout_stops_a_running_drivesync_and_keeps_the_token_until_the_revoke_i
     let said = text(&out);
     assert!(said.contains("stopped syncing"), "{said}");
     assert!(said.contains("myaccount.google.com/permissions"), "{said}");
-    assert!(run(&config, &["whoami"]).status.code() == Some(3), "signed out");
+    assert!(
+        run(&config, &["whoami"]).status.code() == Some(3),
+        "signed out"
+    );
     let st = status(&config);
     assert!(
         st["daemon"]["account_problem"].is_string(),

@@ -669,6 +669,7 @@ fn drive_case(
         steps: 12,
         during_permille: 0,
         drive_extras: false,
+        same_stamp_permille: 0,
         ..GenConfig::default()
     };
     let mut gen = Gen::new(seed, cfg.clone());

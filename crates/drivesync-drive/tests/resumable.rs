@@ -228,3 +228,49 @@ async fn resumable_update_replaces_content() {
     assert!(u.version > f.version);
     one_file(&env, md5);
 }
+
+/// A saved session URL at another origin (a tampered state database, a hostile server's
+/// `Location`) is refused before any request: the bearer token never leaves for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_url_at_another_origin_gets_no_request_and_no_token() {
+    let env = Env::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("big.bin");
+    write_pattern(&path, LEN, 3);
+    let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = elsewhere.local_addr().unwrap().port();
+    let contacted = Arc::new(AtomicBool::new(false));
+    let seen = contacted.clone();
+    let listener = tokio::spawn(async move {
+        if elsewhere.accept().await.is_ok() {
+            seen.store(true, Ordering::SeqCst);
+        }
+    });
+    let sessions = Arc::new(MemSessions::new());
+    let key = UploadKey::new("tampered");
+    sessions.save(
+        &key,
+        &ResumableSession {
+            uri: drivesync_model::Sensitive::new(format!(
+                "http://127.0.0.1:{port}/upload/drive/v3/files?upload_id=stolen"
+            )),
+            size: LEN,
+            file_id: None,
+        },
+    );
+    let client = env.new_client(small_chunks).with_sessions(sessions.clone());
+    let source = UploadSource::new(&path).resume_key(key);
+    let err = client
+        .create_file(&NewFile::new(DriveId::new("root"), "big.bin"), &source)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not at the upload server"),
+        "{err}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!contacted.load(Ordering::SeqCst), "no request went there");
+    assert!(sessions.is_empty(), "the tampered session is forgotten");
+    listener.abort();
+    assert!(env.emu.snapshot().files.is_empty());
+}

@@ -30,7 +30,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use drivesync_drive::{DriveError, RemoteStore};
 use drivesync_localfs::{
-    hash_deferred, rescan, scan, FsError, LocalFs, Scan, ScanOptions, TRASH_DIR,
+    hash_deferred, rescan, scan, FsError, LocalFs, Scan, ScanOptions, MTIME_RESOLUTION_NS,
+    TRASH_DIR,
 };
 use drivesync_model::{BaseEntry, Kind, LocalEntry, RelPath, Tree};
 use drivesync_reconcile::{
@@ -305,12 +306,18 @@ impl Engine {
         let seen = root::before_scan(self.fs.as_ref(), &self.db, &self.pair, &base, force).await?;
         let ignore = self.ignore_rules(opts.now).await;
         let is_ignored = |p: &RelPath, dir: bool| ignore.is_ignored(p, dir);
+        // Stamps were recorded no earlier than the last sync's start: a file modified within
+        // the file system's time resolution of it may have changed with the same stamp.
+        let last_start = self.db.pair(pair)?.and_then(|p| p.last_sync);
         let scan_opts = ScanOptions {
             ignore: &is_ignored,
             hash_concurrency: 4,
             // A dry run reads everything: its plan shows unreadable files as skipped, not
             // as uploads that would be skipped.
             defer_new: !opts.dry_run,
+            racy_from_ns: last_start
+                .and_then(|t| t.timestamp_nanos_opt())
+                .map(|t| t.saturating_sub(MTIME_RESOLUTION_NS)),
         };
         let ignore_file = RelPath::new(IGNORE_FILE).expect("a plain name");
         // Nothing reported, nothing written by the last sync, and the local tree was the

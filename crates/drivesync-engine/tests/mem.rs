@@ -586,3 +586,43 @@ async fn the_delete_guard_holds_the_live_loop_until_the_user_forces_it() {
     );
     task.abort();
 }
+
+/// A same-size edit made within the file system's time resolution of a sync keeps the file's
+/// stamp on a disk with coarse times (FAT: 2 s). Such a file is read again at the next sync
+/// ("racy clean"), so the edit is uploaded, not overwritten later by a Drive edit.
+#[tokio::test]
+async fn a_same_stamp_edit_right_after_a_sync_is_seen_on_a_coarse_clock() {
+    let r = rig().await;
+    let t0 = opts().now;
+    let at = |t: chrono::DateTime<chrono::Utc>| t.timestamp_nanos_opt().unwrap();
+    r.fs.write("racy.txt", b"one");
+    r.fs.write("old.txt", b"old");
+    // The stamp recorded by the sync and the edit share one coarse instant.
+    let coarse = at(t0) - 500_000_000;
+    r.fs.set_mtime("racy.txt", coarse);
+    r.fs.set_mtime("old.txt", at(t0) - 60_000_000_000);
+    r.sync().await;
+    r.fs.write("racy.txt", b"two");
+    r.fs.set_mtime("racy.txt", coarse);
+    let before = r.fs.hash_count();
+    let later = SyncOptions {
+        now: t0 + chrono::Duration::seconds(30),
+        ..opts()
+    };
+    let report = r.engine.sync(&later).await.unwrap();
+    assert_eq!(report.uploaded, 1, "{:#?}", report.plan);
+    assert_eq!(
+        r.remote.content(&r.id_of("racy.txt").await).unwrap(),
+        b"two"
+    );
+    assert_eq!(r.fs.hash_count() - before, 1, "old.txt is not read again");
+    // Once the last sync started well after it, the file is trusted by its stamp again.
+    let much_later = SyncOptions {
+        now: t0 + chrono::Duration::seconds(90),
+        ..opts()
+    };
+    r.engine.sync(&much_later).await.unwrap();
+    let before = r.fs.hash_count();
+    r.engine.sync(&much_later).await.unwrap();
+    assert_eq!(r.fs.hash_count(), before, "nothing read");
+}

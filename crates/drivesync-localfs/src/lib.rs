@@ -29,7 +29,9 @@ pub use error::FsError;
 #[cfg(feature = "fake")]
 pub use mem::{AsRel, MemFs};
 pub use rescan::rescan;
-pub use scan::{hash_deferred, is_internal, scan, IssueKind, Scan, ScanIssue, ScanOptions};
+pub use scan::{
+    hash_deferred, is_internal, scan, IssueKind, Scan, ScanIssue, ScanOptions, MTIME_RESOLUTION_NS,
+};
 pub use std_fs::StdFs;
 pub use watch::{WatchError, WatchEvent, Watcher};
 

@@ -225,6 +225,7 @@ mod mem_tests {
             ignore: &ignore_ign,
             hash_concurrency: 3,
             defer_new: false,
+            racy_from_ns: None,
         }
     }
 
@@ -232,6 +233,7 @@ mod mem_tests {
     fn deferring() -> ScanOptions<'static> {
         ScanOptions {
             defer_new: true,
+            racy_from_ns: None,
             ..opts()
         }
     }

@@ -17,7 +17,16 @@ pub struct ScanOptions<'a> {
     /// [`hash_deferred`], which reads those whose content the plan compares). A new file
     /// that only needs uploading is then read once, by its upload, not twice.
     pub defer_new: bool,
+    /// Files modified at or after this instant (nanoseconds since the epoch) are read even
+    /// when their stamp equals the synced one: git's "racy clean" rule. A same-size edit made
+    /// within the file system's time resolution (FAT: 2 s) of the moment the stamp was
+    /// recorded keeps the stamp, and would otherwise never be seen. `None`: never.
+    pub racy_from_ns: Option<i64>,
 }
+
+/// The coarsest modification-time resolution drivesync allows for (FAT and exFAT: 2 s;
+/// SMB, NFS and ext3: 1 s).
+pub const MTIME_RESOLUTION_NS: i64 = 2_000_000_000;
 
 /// What a scan found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -223,7 +232,15 @@ impl<'a> Walker<'a> {
                 self.folders.push(path);
             }
             FsKind::File => match self.base.get(&path) {
-                Some(b) if b.kind != Kind::Folder && b.local == meta.stamp && b.md5.is_some() => {
+                Some(b)
+                    if b.kind != Kind::Folder
+                        && b.local == meta.stamp
+                        && b.md5.is_some()
+                        && self
+                            .opts
+                            .racy_from_ns
+                            .is_none_or(|t| meta.stamp.mtime_ns < t) =>
+                {
                     out.tree.insert(path, base_view(b));
                 }
                 None if self.opts.defer_new => {

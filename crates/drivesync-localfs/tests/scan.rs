@@ -22,6 +22,7 @@ async fn run(fs: &dyn LocalFs, base: &Tree<BaseEntry>) -> Scan {
         ignore: &no_ignore,
         hash_concurrency: 4,
         defer_new: false,
+        racy_from_ns: None,
     };
     scan(fs, base, &opts).await.unwrap()
 }
@@ -69,6 +70,7 @@ async fn deferring_leaves_new_files_unread_until_their_content_is_needed() {
         ignore: &no_ignore,
         hash_concurrency: 2,
         defer_new: true,
+        racy_from_ns: None,
     };
     let mut found = scan(&fs, &base, &opts).await.unwrap();
     // Only the synced file that changed is read.
@@ -214,6 +216,7 @@ async fn ignored_folders_are_not_entered() {
         ignore: &ignore,
         hash_concurrency: 2,
         defer_new: false,
+        racy_from_ns: None,
     };
     let s = scan(&fs, &Tree::new(), &opts).await.unwrap();
     assert_eq!(
@@ -236,6 +239,7 @@ async fn a_missing_root_is_an_error_not_an_empty_tree() {
         ignore: &no_ignore,
         hash_concurrency: 1,
         defer_new: false,
+        racy_from_ns: None,
     };
     let e = scan(&fs, &Tree::new(), &opts).await.unwrap_err();
     assert!(matches!(e, FsError::RootMissing { .. }), "{e}");
@@ -362,6 +366,7 @@ fn the_scan_future_is_send() {
         ignore: &no_ignore,
         hash_concurrency: 1,
         defer_new: false,
+        racy_from_ns: None,
     };
     send(scan(&fs, &base, &opts));
 }

@@ -79,6 +79,16 @@ pub enum LocalOp {
         /// The file's content.
         text: String,
     },
+    /// Overwrite an existing file with `text` made as long as its content, then put its
+    /// mtime back: a same-size edit that keeps the file's stamp, as one within a coarse
+    /// clock's resolution (FAT: 2 s) of the last sync does. Skipped when the file is not that
+    /// recent (where no file system could keep its stamp).
+    EditSameStamp {
+        /// The file.
+        path: String,
+        /// Its new content (cut or padded to the old length).
+        text: String,
+    },
     /// The disk holding the pair is unplugged: an empty folder (another one, as a mount
     /// point is) stands at the pair's path until [`LocalOp::Mount`]. Skipped if unmounted.
     Unmount,
@@ -384,6 +394,9 @@ pub struct GenConfig {
     pub during_permille: u32,
     /// Permanent deletes on Drive and duplicates there (R4-ish) are generated.
     pub drive_extras: bool,
+    /// Share of local changes that are same-stamp edits (thousandths; level 1 only: on a
+    /// real disk the test cannot make one within a coarse clock's tick of a sync).
+    pub same_stamp_permille: u32,
     /// Share of steps that unplug the pair's disk for two syncs (thousandths).
     pub unmount_permille: u32,
     /// Half of those unplugs happen in the middle of a sync (where changes during a sync are
@@ -408,6 +421,7 @@ impl Default for GenConfig {
             during_permille: 150,
             drive_extras: true,
             unmount_permille: 8,
+            same_stamp_permille: 40,
             unmount_during_sync: false,
         }
     }
@@ -580,6 +594,11 @@ impl Gen {
 
     fn local_op(&mut self, view: &View) -> Option<LocalOp> {
         let full = view.local.len() >= self.cfg.max_entries;
+        if self.cfg.same_stamp_permille > 0 && self.chance(self.cfg.same_stamp_permille) {
+            let path = self.pick_entry(view, Side::Local, Some(Kind::File))?;
+            let text = self.text(Side::Local, &path);
+            return Some(LocalOp::EditSameStamp { path, text });
+        }
         let roll = self.rng.random_range(0..100);
         let side = Side::Local;
         Some(match roll {

@@ -11,8 +11,8 @@
 //! Verbs (`local` and `drive`): `write PATH TEXT`, `save PATH TEXT` (local), `append PATH
 //! TEXT`, `truncate PATH LEN`, `mkdir PATH`, `rm PATH` (local), `trash PATH` (drive),
 //! `delete-forever PATH` (drive), `mv FROM TO`, `file-to-folder PATH`, `folder-to-file PATH
-//! TEXT`, `dup PATH TEXT` (drive), `unmount` and `mount` (local: the pair's disk unplugged and
-//! back). Strings are quoted as Rust's `{:?}` does.
+//! TEXT`, `dup PATH TEXT` (drive), `edit-same-stamp PATH TEXT` (local: an edit that keeps the
+//! file's size and mtime), `unmount` and `mount` (local: the pair's disk unplugged and back). Strings are quoted as Rust's `{:?}` does.
 
 use std::fmt;
 
@@ -42,6 +42,9 @@ impl fmt::Display for LocalOp {
             LocalOp::FileToFolder { path } => write!(f, "local file-to-folder {}", Q(path)),
             LocalOp::FolderToFile { path, text } => {
                 write!(f, "local folder-to-file {} {}", Q(path), Q(text))
+            }
+            LocalOp::EditSameStamp { path, text } => {
+                write!(f, "local edit-same-stamp {} {}", Q(path), Q(text))
             }
             LocalOp::Unmount => write!(f, "local unmount"),
             LocalOp::Mount => write!(f, "local mount"),
@@ -213,6 +216,10 @@ fn op_of(w: &[String], line: &str) -> Result<Step, String> {
         ("local", "mv", 4) => Step::Local(LocalOp::Move {
             from: s(2)?,
             to: s(3)?,
+        }),
+        ("local", "edit-same-stamp", 4) => Step::Local(LocalOp::EditSameStamp {
+            path: s(2)?,
+            text: s(3)?,
         }),
         ("local", "unmount", 2) => Step::Local(LocalOp::Unmount),
         ("local", "mount", 2) => Step::Local(LocalOp::Mount),

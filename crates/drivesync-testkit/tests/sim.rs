@@ -990,3 +990,22 @@ fn regression_seed_339_an_unplug_in_the_middle_of_a_sync_writes_to_the_mount_poi
         "##,
     );
 }
+
+/// Found by the simulation (seed 30, the same-stamp edit step): a conflict copy written by a
+/// sync was edited right after it, at the same size and within the disk clock's tick, so its
+/// stamp did not change; the next Drive edit then overwrote the local edit. Files modified
+/// within the clock's resolution of the last sync's start are read again ("racy clean").
+#[test]
+fn regression_seed_30_a_same_stamp_edit_after_a_sync_is_not_overwritten() {
+    replay(
+        r##"
+        local write "d.txt" "L3 d.txt\n"
+        sync advance=60
+        local append "d.txt" "+l4\n"
+        drive append "d.txt" "+d5\n"
+        sync advance=1
+        local edit-same-stamp "d (conflict laptop 2026-11-23 101601).txt" "L14 d (conflict laptop 2026-11-23 101601).txt\n"
+        drive write "d (conflict laptop 2026-11-23 101601).txt" "D19 d (conflict laptop 2026-11-23 101601).txt\n"
+        "##,
+    );
+}

@@ -122,6 +122,17 @@ impl Config {
     }
 }
 
+/// An endpoint tokens may go to: https anywhere, http only on this computer (the emulator).
+fn safe_endpoint(u: &Url) -> bool {
+    match (u.scheme(), u.host()) {
+        ("https", Some(_)) => true,
+        ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Domain(d))) => d.eq_ignore_ascii_case("localhost"),
+        _ => false,
+    }
+}
+
 /// A limit in KiB/s from the config (0 = unlimited) in bytes per second.
 pub fn kib_limit(kib: u64) -> Option<u64> {
     (kib > 0).then(|| kib.saturating_mul(1024))
@@ -170,6 +181,12 @@ impl Config {
             ),
             (None, None) => file.google.endpoint,
         };
+        if let Some(e) = endpoint.as_ref().filter(|e| !safe_endpoint(e)) {
+            return Err(bad(format!(
+                "the endpoint {e} is refused: tokens are only sent over https, or over http to \
+                 this computer (127.0.0.1, ::1, localhost)"
+            )));
+        }
         let data_dir = match file.data_dir {
             Some(d) if d.is_relative() => path.parent().unwrap_or(Path::new(".")).join(d),
             Some(d) => d,
@@ -287,6 +304,23 @@ mod tests {
         let e = load_text("[google]\nclient_idd = \"x\"\n").unwrap_err();
         assert!(e.to_string().contains("c.toml"), "{e}");
         assert!(load_text("[google]\nscope = \"everything\"\n").is_err());
+    }
+
+    #[test]
+    fn an_endpoint_gets_tokens_only_over_https_or_on_this_computer() {
+        for ok in [
+            "http://127.0.0.1:8910",
+            "http://[::1]:1",
+            "http://localhost:1",
+            "https://drive.example",
+        ] {
+            let c = load_text(&format!("[google]\nendpoint = \"{ok}\"\n"));
+            assert!(c.is_ok(), "{ok}: {:?}", c.err());
+        }
+        for bad in ["http://drive.example", "http://10.0.0.1:80", "ftp://127.0.0.1"] {
+            let e = load_text(&format!("[google]\nendpoint = \"{bad}\"\n")).unwrap_err();
+            assert!(e.to_string().contains("only sent over https"), "{bad}: {e}");
+        }
     }
 
     #[test]

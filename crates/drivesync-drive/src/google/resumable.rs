@@ -54,6 +54,17 @@ fn stored(headers: &HeaderMap) -> u64 {
         .map_or(0, |end| end + 1)
 }
 
+/// Whether a session URL is at the same origin (scheme, host, port) as the upload request
+/// that started it: only then may it carry the bearer token. A `Location` elsewhere (a
+/// hostile or broken server, a tampered state database) is refused before any request.
+fn same_origin(uri: &str, upload: &url::Url) -> bool {
+    url::Url::parse(uri).is_ok_and(|u| {
+        u.scheme() == upload.scheme()
+            && u.host_str() == upload.host_str()
+            && u.port_or_known_default() == upload.port_or_known_default()
+    })
+}
+
 fn gone(f: &Failed) -> bool {
     matches!(f.status, Some(404 | 410))
 }
@@ -92,6 +103,17 @@ impl<T: AccessTokenSource> GoogleDrive<T> {
                     (uri, true)
                 }
             };
+            if !same_origin(uri.expose(), &target.url) {
+                key.inspect(|k| self.sessions.clear(k));
+                let origin = target.url.origin().ascii_serialization();
+                return Err(DriveError::protocol(
+                    format!(
+                        "the resumable upload session is not at the upload server {origin}: \
+                         refused, and nothing was sent to it"
+                    ),
+                    Some(target.file.clone()),
+                ));
+            }
             match self.send_chunks(target, source, &uri, fresh, len).await {
                 Ok(done) => {
                     key.inspect(|k| self.sessions.clear(k));
@@ -309,5 +331,24 @@ mod tests {
         assert_eq!(stored(&h), 0);
         h.insert(RANGE, "bytes=0-262143".parse().unwrap());
         assert_eq!(stored(&h), 262_144);
+    }
+
+    #[test]
+    fn a_session_url_is_used_only_at_the_upload_servers_origin() {
+        let up = url::Url::parse("https://www.googleapis.com/upload/drive/v3/files").unwrap();
+        let ok = "https://www.googleapis.com/upload/drive/v3/files?upload_id=x";
+        assert!(same_origin(ok, &up));
+        assert!(same_origin("https://www.googleapis.com:443/upload/x", &up));
+        for bad in [
+            "https://evil.example/upload?upload_id=x",
+            "http://www.googleapis.com/upload/x",
+            "https://www.googleapis.com:8443/upload/x",
+            "https://www.googleapis.com.evil.example/upload/x",
+            "https://user@evil.example/x",
+            "/relative/upload",
+            "not a url",
+        ] {
+            assert!(!same_origin(bad, &up), "{bad}");
+        }
     }
 }

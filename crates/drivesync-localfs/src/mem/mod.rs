@@ -176,6 +176,13 @@ impl MemFs {
         n.unreadable = unreadable;
     }
 
+    /// Moves the logical clock forward to `ns` (nanoseconds since the epoch) if it is behind,
+    /// so that mtimes follow a test's own clock.
+    pub fn advance_clock_to(&self, ns: i64) {
+        let mut s = self.lock();
+        s.clock = s.clock.max(ns);
+    }
+
     /// Sets an entry's mtime (nanoseconds since the epoch), as `touch -d` would.
     pub fn set_mtime(&self, path: impl AsRel, mtime_ns: i64) {
         let p = path.as_rel();

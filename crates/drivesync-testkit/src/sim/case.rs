@@ -219,6 +219,10 @@ impl Case {
     async fn sync(&mut self, spec: &SyncSpec) -> Result<SyncResult, Failure> {
         self.syncs += 1;
         self.now += chrono::Duration::seconds(i64::from(spec.advance));
+        // The disk's clock follows the case's, so a file's mtime says when it was written.
+        if let Some(ns) = self.now.timestamp_nanos_opt() {
+            self.sh.fs.advance_clock_to(ns);
+        }
         let before = self.sh.presence();
         let watch = self.sh.unsynced();
         let scope;

@@ -50,7 +50,9 @@ use crate::apply::{apply_local, apply_remote, md5_of, Applied, Device};
 use crate::check::{
     differences, drive_files, duplicate_names, mem_local_side, remote_side, shared_base_ids,
 };
-use crate::gen::{During, FaultKind, FaultSpec, Gen, GenConfig, RemoteCall, Step, SyncSpec, View};
+use crate::gen::{
+    During, FaultKind, FaultSpec, Gen, GenConfig, LocalOp, RemoteCall, Step, SyncSpec, View,
+};
 use crate::model::{overwrite_ok, unsynced, Model, Place, Presence};
 use crate::script::to_script;
 
@@ -516,6 +518,9 @@ impl Shared {
     /// Carries out a user's or the device's change and records it in the model.
     async fn apply_user(&self, step: &Step, during: bool) -> String {
         let applied = match step {
+            Step::Local(LocalOp::EditSameStamp { path, .. }) if !self.within_a_tick(path) => {
+                Applied::skip("not within a coarse clock's tick of now: no disk keeps its stamp")
+            }
             Step::Local(op) => apply_local(&self.fs, op),
             Step::Remote(op) => {
                 let now = self.st().now.unwrap_or_else(start_time);
@@ -537,6 +542,19 @@ impl Shared {
             Some(why) => format!("{line}  [skipped: {why}]"),
             None => line,
         }
+    }
+
+    /// Whether the file at `path` was modified within the coarsest clock's resolution of now
+    /// (the current sync's start, or the last one's between syncs): only then can an edit
+    /// keep its stamp on some file system.
+    fn within_a_tick(&self, path: &str) -> bool {
+        let now = self.st().now.unwrap_or_else(start_time);
+        let now_ns = now.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        let mtime = RelPath::new(path)
+            .ok()
+            .and_then(|p| self.fs.meta(p))
+            .map(|m| m.stamp.mtime_ns);
+        mtime.is_some_and(|m| m >= now_ns - drivesync_localfs::MTIME_RESOLUTION_NS)
     }
 
     fn record(&self, step: &Step, a: &Applied, during: bool) {
