@@ -45,7 +45,7 @@ pub use events::{op_name, Event, Events, PairEvent};
 pub use exec::link_content;
 pub use observe::entry_of;
 pub use report::{OpError, SyncReport};
-pub use root::{anchor, FolderProblem};
+pub use root::{anchor, is_pair_folder, FolderProblem};
 pub use sessions::StateSessions;
 
 /// Why a whole sync could not run (errors on single files are in [`SyncReport::errors`]).
@@ -514,7 +514,12 @@ impl Engine {
         if report.errors.is_empty() && !observed.listed.is_empty() {
             self.db.set_relist(pair, &[])?;
         }
-        self.db.set_last_sync(pair, opts.now)?;
+        // Only a sync without errors: the next scan re-reads files modified since this
+        // time (less the clock's resolution), so a file whose racy re-read found an edit
+        // that then failed to upload is read again until it is synced.
+        if report.errors.is_empty() {
+            self.db.set_last_sync(pair, opts.now)?;
+        }
         drop(remote_view);
         for (path, stamp) in &report.unread {
             unread.note(path.clone(), *stamp);

@@ -122,6 +122,16 @@ pub(crate) async fn after_scan(
     Ok(())
 }
 
+/// Whether the folder at `pair`'s path is the one recorded for it, marker included: only
+/// then may anything but a sync (housekeeping) touch it.
+pub async fn is_pair_folder(fs: &dyn LocalFs, db: &StateDb, pair: &Pair) -> bool {
+    let (Ok(Some(now)), Ok(Some(recorded))) = (fs.root_id().await, db.root_id(pair.id)) else {
+        return false;
+    };
+    let marked = fs.read_marker().await.ok().flatten();
+    now == recorded && marked.as_deref().and_then(marker_pair) == Some(pair.id)
+}
+
 /// Records the folder now at `pair`'s path as the pair's: its identity, and the marker.
 /// Front ends call it when a pair is added; a sync calls it for a pair that has none yet.
 pub async fn anchor(fs: &dyn LocalFs, db: &StateDb, pair: &Pair) -> Result<(), EngineError> {

@@ -32,7 +32,7 @@ pub use rescan::rescan;
 pub use scan::{
     hash_deferred, is_internal, scan, IssueKind, Scan, ScanIssue, ScanOptions, MTIME_RESOLUTION_NS,
 };
-pub use std_fs::StdFs;
+pub use std_fs::{prune_fallback_trash, StdFs};
 pub use watch::{WatchError, WatchEvent, Watcher};
 
 pub use drivesync_model::{LocalStamp, Md5, RelPath};

@@ -152,7 +152,7 @@ impl StateDb {
         self.update_pair(id, "settings", json, "save a pair's settings")
     }
 
-    /// Records when a pair last finished a sync.
+    /// Records when the last sync without errors of a pair started.
     pub fn set_last_sync(&self, id: PairId, at: DateTime<Utc>) -> Result<(), StateError> {
         self.update_pair(
             id,

@@ -40,7 +40,7 @@ pub struct Pair {
     pub settings: PairSettings,
     /// When it was added.
     pub created: DateTime<Utc>,
-    /// When it last finished a sync.
+    /// When its last sync without errors started.
     pub last_sync: Option<DateTime<Utc>>,
 }
 

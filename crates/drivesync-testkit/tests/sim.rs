@@ -1009,3 +1009,40 @@ fn regression_seed_30_a_same_stamp_edit_after_a_sync_is_not_overwritten() {
         "##,
     );
 }
+
+/// Found by the simulation (seed 1110, the same-stamp edit step): a download over a file
+/// that the user edited during the sync, within the disk clock's tick, passed the commit's
+/// stamp re-check and overwrote the edit. A download over a file that recent reads it again
+/// first and refuses unless it still holds its synced content.
+#[test]
+fn regression_seed_1110_a_same_stamp_edit_during_a_sync_is_not_overwritten() {
+    replay(
+        r##"
+        sync advance=0
+          during 1 drive write "b/c.txt" "D2 b/c.txt\n"
+        drive append "b/c.txt" "+d3\n"
+        local mv "b/c.txt" "a"
+        sync advance=1
+          during 2 local edit-same-stamp "a" "L6 a\n"
+        "##,
+    );
+}
+
+/// Found by the simulation (seed 9843, the same-stamp edit step): the racy re-read found the
+/// edit, its upload failed, and the sync still moved the pair's "last sync" on, so the next
+/// scans trusted the unchanged stamp and the edit never reached Drive. The last sync is now
+/// moved on only by a sync without errors.
+#[test]
+fn regression_seed_9843_a_racy_edit_whose_upload_failed_is_read_again() {
+    replay(
+        r##"
+        drive write "C.txt/a" "D12 C.txt/a\n"
+        sync advance=60
+        local write "a/c.txt" "L15 a/c.txt\n"
+        sync advance=7
+        local edit-same-stamp "a/c.txt" "L19 a/c.txt\n"
+        local write "a/d (conflict laptop 2026-11-23 121721).txt/c.txt" "L21 a/d (conflict laptop 2026-11-23 121721).txt/c.txt\n"
+        sync advance=7 random=6462786931611095491:30
+        "##,
+    );
+}

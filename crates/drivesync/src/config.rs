@@ -317,7 +317,11 @@ mod tests {
             let c = load_text(&format!("[google]\nendpoint = \"{ok}\"\n"));
             assert!(c.is_ok(), "{ok}: {:?}", c.err());
         }
-        for bad in ["http://drive.example", "http://10.0.0.1:80", "ftp://127.0.0.1"] {
+        for bad in [
+            "http://drive.example",
+            "http://10.0.0.1:80",
+            "ftp://127.0.0.1",
+        ] {
             let e = load_text(&format!("[google]\nendpoint = \"{bad}\"\n")).unwrap_err();
             assert!(e.to_string().contains("only sent over https"), "{bad}: {e}");
         }

@@ -85,6 +85,7 @@ impl Daemon {
             _lock: lock,
         });
         daemon.reload(false).await?;
+        tokio::spawn(housekeeping(Arc::downgrade(&daemon)));
         Ok(daemon)
     }
 
@@ -337,6 +338,18 @@ async fn clashes(
         }
     }
     out
+}
+
+/// Prunes at start and once a day while the daemon lives.
+async fn housekeeping(daemon: std::sync::Weak<Daemon>) {
+    let mut every = tokio::time::interval(crate::housekeeping::EVERY);
+    loop {
+        every.tick().await;
+        let Some(d) = daemon.upgrade() else { return };
+        if let Err(e) = d.app.prune(&d.db, Utc::now()).await {
+            tracing::warn!("housekeeping failed: {e}");
+        }
+    }
 }
 
 /// A pair that does not run, showing why.

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod desktop;
 mod dto;
 mod error;
+pub mod housekeeping;
 mod instance;
 pub mod logs;
 pub mod memory;

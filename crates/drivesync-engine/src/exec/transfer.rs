@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use drivesync_drive::{DriveError, NewFile, UploadKey, UploadSource};
-use drivesync_localfs::{Expect, FsError, IssueKind};
+use drivesync_localfs::{Expect, FsError, IssueKind, MTIME_RESOLUTION_NS};
 use drivesync_model::{DriveId, LocalStamp, RelPath, RemoteEntry};
 use drivesync_reconcile::base_of;
 use drivesync_state::{ActivityKind, BaseChange};
@@ -138,6 +138,9 @@ impl Exec<'_> {
             .map_err(|e| OpError::drive(path, e))?;
         // A download takes long: the disk may have gone meanwhile.
         self.same_root(path).await?;
+        if let Some(stamp) = expect {
+            self.unchanged_if_racy(path, stamp).await?;
+        }
         // The synced version being replaced stays until Drive is seen to still have the file.
         let kept = match expect {
             Some(_) => self.keep(path).await,
@@ -173,6 +176,28 @@ impl Exec<'_> {
 
     /// Keeps the local file at `path` aside ([`LocalFs::keep`]); `None` when it cannot be
     /// (the download then replaces it as before, or fails its own re-check).
+    /// On a disk with a coarse clock, an edit within the clock's tick keeps the file's stamp,
+    /// so the commit's re-check of the stamp cannot see it. A file that recent (modified at or
+    /// after the sync's start, less the coarsest resolution) is read again: it must still hold
+    /// its synced content, else the download is not committed.
+    async fn unchanged_if_racy(&self, path: &RelPath, stamp: LocalStamp) -> Result<(), OpError> {
+        let racy_from = self
+            .now
+            .timestamp_nanos_opt()
+            .map(|t| t - MTIME_RESOLUTION_NS);
+        if racy_from.is_none_or(|t| stamp.mtime_ns < t) {
+            return Ok(());
+        }
+        let Some(want) = self.base_at(path).and_then(|b| b.md5) else {
+            return Ok(());
+        };
+        match self.fs.hash(path).await {
+            Ok(h) if h.md5 == want && h.meta.stamp == stamp => Ok(()),
+            Ok(_) => Err(self.changed(path)),
+            Err(e) => Err(OpError::fs(path, e)),
+        }
+    }
+
     async fn keep(&self, path: &RelPath) -> Option<drivesync_localfs::Kept> {
         match self.fs.keep(path).await {
             Ok(kept) => kept,

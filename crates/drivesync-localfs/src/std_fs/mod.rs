@@ -4,6 +4,8 @@ pub(crate) mod ops;
 mod staged;
 mod trash;
 
+pub use trash::prune_fallback_trash;
+
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};

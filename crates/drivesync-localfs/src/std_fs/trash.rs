@@ -192,3 +192,65 @@ fn fallback(root: &Path, stamp: &str, abs: &Path, path: &RelPath) -> Result<Path
         path: dest_dir.join(path.name()),
     })
 }
+
+/// Deletes for good the folders of `<root>/.drivesync-trash` made before `before` (each is
+/// named by the time it was made, `YYYYmmdd-HHMMSS`, UTC): the fallback trash keeps things for
+/// a while, as an OS trash does, not for ever. Nothing else is touched: not the kept versions
+/// of downloads (`.kept-*`), not other names, not links. Returns what was deleted.
+pub fn prune_fallback_trash(
+    root: &Path,
+    before: chrono::DateTime<chrono::Utc>,
+) -> io::Result<Vec<PathBuf>> {
+    let dir = root.join(TRASH_DIR);
+    if !fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(Vec::new());
+    }
+    let mut gone = Vec::new();
+    for e in fs::read_dir(&dir)? {
+        let e = e?;
+        let made = e
+            .file_name()
+            .to_str()
+            .and_then(|n| chrono::NaiveDateTime::parse_from_str(n, "%Y%m%d-%H%M%S").ok());
+        let Some(made) = made.map(|t| t.and_utc()) else {
+            continue;
+        };
+        if made < before && e.file_type()?.is_dir() {
+            fs::remove_dir_all(e.path())?;
+            tracing::info!(path = %e.path().display(), "old fallback trash emptied");
+            gone.push(e.path());
+        }
+    }
+    Ok(gone)
+}
+
+#[cfg(test)]
+mod prune_tests {
+    use super::*;
+
+    #[test]
+    fn only_old_stamped_folders_of_the_fallback_trash_are_emptied() {
+        let root = tempfile::tempdir().unwrap();
+        let trash = root.path().join(TRASH_DIR);
+        for d in ["20260101-000000", "20261201-120000", ".kept-abc", "notes"] {
+            fs::create_dir_all(trash.join(d)).unwrap();
+            fs::write(trash.join(d).join("f.txt"), d).unwrap();
+        }
+        let outside = root.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("keep.txt"), "k").unwrap();
+        std::os::unix::fs::symlink(&outside, trash.join("20250101-000000")).unwrap();
+        let before = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        let gone = prune_fallback_trash(root.path(), before).unwrap();
+        assert_eq!(gone, vec![trash.join("20260101-000000")]);
+        for kept in ["20261201-120000", ".kept-abc", "notes", "20250101-000000"] {
+            assert!(fs::symlink_metadata(trash.join(kept)).is_ok(), "{kept}");
+        }
+        assert!(outside.join("keep.txt").exists(), "a link is not followed");
+        assert!(prune_fallback_trash(&root.path().join("none"), before)
+            .unwrap()
+            .is_empty());
+    }
+}
