@@ -62,6 +62,19 @@ async fn device_update(emu: &EmulatorHandle, id: &str, bytes: &[u8]) {
         .unwrap();
 }
 
+/// An emulator, a folder for the test, and a config there signed in to the emulator, with
+/// Drive read every second.
+async fn signed_in() -> (EmulatorHandle, tempfile::TempDir, PathBuf) {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::write_config(dir.path(), &emu.base_url());
+    let mut cfg = std::fs::read_to_string(&config).unwrap();
+    cfg.push_str("[sync]\npoll_seconds = 1\n");
+    std::fs::write(&config, cfg).unwrap();
+    common::login(common::drivesync(&config)).await.unwrap();
+    (emu, dir, config)
+}
+
 struct Running {
     child: Child,
     log: PathBuf,
@@ -93,13 +106,7 @@ impl Drop for Running {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_syncs_by_itself_and_takes_commands_from_other_processes() {
-    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = common::write_config(dir.path(), &emu.base_url());
-    let mut cfg = std::fs::read_to_string(&config).unwrap();
-    cfg.push_str("[sync]\npoll_seconds = 1\n");
-    std::fs::write(&config, cfg).unwrap();
-    common::login(common::drivesync(&config)).await.unwrap();
+    let (emu, dir, config) = signed_in().await;
     let local = dir.path().join("Local");
     std::fs::create_dir_all(&local).unwrap();
     std::fs::write(local.join("before.txt"), b"before").unwrap();
@@ -273,13 +280,7 @@ async fn run_syncs_by_itself_and_takes_commands_from_other_processes() {
 /// real folder is back, through the link too.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_empty_folder_or_a_repointed_link_at_the_pairs_path_trashes_nothing() {
-    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = common::write_config(dir.path(), &emu.base_url());
-    let mut cfg = std::fs::read_to_string(&config).unwrap();
-    cfg.push_str("[sync]\npoll_seconds = 1\n");
-    std::fs::write(&config, cfg).unwrap();
-    common::login(common::drivesync(&config)).await.unwrap();
+    let (emu, dir, config) = signed_in().await;
     let local = dir.path().join("Usb");
     std::fs::create_dir_all(local.join("sub")).unwrap();
     for name in ["a.txt", "b.txt", "sub/c.txt"] {
@@ -362,13 +363,7 @@ async fn an_empty_folder_or_a_repointed_link_at_the_pairs_path_trashes_nothing()
 #[tokio::test(flavor = "multi_thread")]
 async fn logout_stops_a_running_drivesync_and_keeps_the_token_until_the_revoke_is_confirmed() {
     use drive_emulator::faults::FaultSpec;
-    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = common::write_config(dir.path(), &emu.base_url());
-    let mut cfg = std::fs::read_to_string(&config).unwrap();
-    cfg.push_str("[sync]\npoll_seconds = 1\n");
-    std::fs::write(&config, cfg).unwrap();
-    common::login(common::drivesync(&config)).await.unwrap();
+    let (emu, dir, config) = signed_in().await;
     let local = dir.path().join("Local");
     std::fs::create_dir_all(&local).unwrap();
     ok(&config, &["pair", "add", local.to_str().unwrap(), "/Sync"]);
