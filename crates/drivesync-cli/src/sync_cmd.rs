@@ -200,12 +200,14 @@ pub async fn status(app: &Drivesync, json: bool) -> Result<u8, Error> {
         println!("no sync pairs: add one with `drivesync pair add LOCAL_FOLDER DRIVE_PATH`");
         return Ok(0);
     }
+    // Not forced: a pair held (delete guard, a folder not mounted) shows why, not the plan a
+    // forced sync would make over an empty mount point.
     let pending = app
         .sync(
             None,
             SyncRequest {
                 dry_run: true,
-                force_deletes: true,
+                force_deletes: false,
             },
             Events::none(),
         )

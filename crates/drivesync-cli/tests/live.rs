@@ -312,6 +312,8 @@ async fn an_empty_folder_or_a_repointed_link_at_the_pairs_path_trashes_nothing()
     assert_eq!(out.status.code(), Some(6), "{}", text(&out));
     assert!(text(&out).contains("Nothing was deleted"), "{}", text(&out));
     assert!(synced(), "nothing trashed on Drive");
+    let st = ok(&config, &["status"]);
+    assert!(st.contains("pending:   unknown") && st.contains("not mounted"), "{st}");
     plug();
     ok(&config, &["sync"]);
 
