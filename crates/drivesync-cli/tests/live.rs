@@ -313,7 +313,10 @@ async fn an_empty_folder_or_a_repointed_link_at_the_pairs_path_trashes_nothing()
     assert!(text(&out).contains("Nothing was deleted"), "{}", text(&out));
     assert!(synced(), "nothing trashed on Drive");
     let st = ok(&config, &["status"]);
-    assert!(st.contains("pending:   unknown") && st.contains("not mounted"), "{st}");
+    assert!(
+        st.contains("pending:   unknown") && st.contains("not mounted"),
+        "{st}"
+    );
     plug();
     ok(&config, &["sync"]);
 

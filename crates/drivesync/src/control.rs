@@ -101,7 +101,7 @@ async fn handle(daemon: &Daemon, req: Request) -> Result<DaemonStatus, Error> {
 #[cfg(unix)]
 pub fn serve(daemon: Arc<Daemon>, data_dir: &Path) -> Result<tokio::task::JoinHandle<()>, Error> {
     use std::os::unix::fs::PermissionsExt;
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::io::{AsyncWriteExt, BufReader};
 
     let path = socket_path(data_dir);
     let io = |source| Error::Io {
@@ -113,18 +113,41 @@ pub fn serve(daemon: Arc<Daemon>, data_dir: &Path) -> Result<tokio::task::JoinHa
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
+    // The data folder is drivesync's own: private, so no one else reaches the socket, not
+    // even in the instant between its creation and its own mode below.
+    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
     let listener = tokio::net::UnixListener::bind(&path).map_err(io)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
     Ok(tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tracing::warn!("control socket: cannot accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    continue;
+                }
             };
             let daemon = daemon.clone();
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
+                let mut read = BufReader::new(read);
+                loop {
+                    let line = match read_line(&mut read).await {
+                        Ok(Some(line)) => line,
+                        Ok(None) => break,
+                        Err(too_long) => {
+                            let answer = Answer {
+                                status: None,
+                                error: Some(too_long),
+                            };
+                            let mut text = serde_json::to_string(&answer).expect("serializable");
+                            text.push('\n');
+                            let _ = write.write_all(text.as_bytes()).await;
+                            break;
+                        }
+                    };
                     let answer = match serde_json::from_str::<Request>(&line) {
                         Ok(req) => match handle(&daemon, req).await {
                             Ok(status) => Answer {
@@ -150,6 +173,36 @@ pub fn serve(daemon: Arc<Daemon>, data_dir: &Path) -> Result<tokio::task::JoinHa
             });
         }
     }))
+}
+
+/// A request line is never longer than this (a request is a few hundred bytes).
+pub const MAX_LINE: u64 = 64 * 1024;
+
+/// The next line from a client, without its end; `Ok(None)` at the end of the stream,
+/// `Err` (what to answer) for a line over [`MAX_LINE`] bytes or not UTF-8, after which the
+/// connection is closed: a client cannot make the daemon hold an endless line.
+#[cfg_attr(not(unix), allow(dead_code))]
+async fn read_line(
+    read: &mut (impl tokio::io::AsyncBufRead + Unpin),
+) -> Result<Option<String>, String> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let mut buf = Vec::new();
+    let n = read
+        .take(MAX_LINE + 1)
+        .read_until(b'\n', &mut buf)
+        .await
+        .map_err(|e| format!("cannot read the request: {e}"))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    } else if buf.len() as u64 > MAX_LINE {
+        return Err(format!("bad request: longer than {MAX_LINE} bytes"));
+    }
+    String::from_utf8(buf)
+        .map(Some)
+        .map_err(|_| "bad request: not UTF-8".to_owned())
 }
 
 /// Sends `req` to the drivesync running on `data_dir`. [`Error::NotRunning`] when none
@@ -190,4 +243,25 @@ pub async fn request(data_dir: &Path, _req: &Request) -> Result<DaemonStatus, Er
     Err(Error::NotRunning {
         socket: socket_path(data_dir),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn request_lines_are_capped_and_a_short_one_is_read_whole() {
+        let mut ok: &[u8] = b"{\"Status\":null}\nrest";
+        assert_eq!(
+            read_line(&mut ok).await.unwrap().as_deref(),
+            Some("{\"Status\":null}")
+        );
+        assert_eq!(read_line(&mut ok).await.unwrap().as_deref(), Some("rest"));
+        assert_eq!(read_line(&mut ok).await.unwrap(), None);
+        let endless = vec![b'x'; MAX_LINE as usize + 10];
+        let err = read_line(&mut endless.as_slice()).await.unwrap_err();
+        assert!(err.contains("longer than"), "{err}");
+        let mut bad: &[u8] = b"\xff\xfe\n";
+        assert!(read_line(&mut bad).await.is_err());
+    }
 }

@@ -224,7 +224,7 @@ pub fn prune_fallback_trash(
     Ok(gone)
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod prune_tests {
     use super::*;
 
