@@ -267,7 +267,7 @@ fn read(path: &Path) -> Result<FileConfig, Error> {
     match std::fs::read_to_string(path) {
         Ok(text) => toml::from_str(&text).map_err(|e| Error::Config {
             path: path.to_owned(),
-            why: e.to_string(),
+            why: parse_error(&text, &e),
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
         Err(e) => Err(Error::Io {
@@ -277,9 +277,50 @@ fn read(path: &Path) -> Result<FileConfig, Error> {
     }
 }
 
+/// A TOML error as the line and what is wrong, never the text of the file: the file holds the
+/// client secret, and error messages reach terminals and logs. Quoted values in the message
+/// (a string of the wrong type, say) are left out too.
+fn parse_error(text: &str, e: &toml::de::Error) -> String {
+    let mut why = String::new();
+    let mut quoted = false;
+    for c in e.message().chars() {
+        match c {
+            '"' if !quoted => {
+                quoted = true;
+                why.push_str("\"…");
+            }
+            '"' => {
+                quoted = false;
+                why.push('"');
+            }
+            _ if quoted => {}
+            c => why.push(c),
+        }
+    }
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {}", why.trim())
+        }
+        None => why.trim().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_config_file_is_reported_by_line_without_its_text() {
+        for text in [
+            "[google]\nclient_id = \"id\"\nclient_secret = \"s3cr3t-unterminated\n",
+            "[google]\nclient_secret = \"s3cr3t\"\n[sync]\npoll_seconds = \"s3cr3t\"\n",
+        ] {
+            let e = load_text(text).unwrap_err().to_string();
+            assert!(!e.contains("s3cr3t"), "{e}");
+            assert!(e.contains("line 3") || e.contains("line 4"), "{e}");
+        }
+    }
 
     fn load_text(text: &str) -> Result<Config, Error> {
         let d = tempfile::tempdir().unwrap();

@@ -68,6 +68,7 @@ fn store_err(path: &Path, what: &str, e: impl std::fmt::Display) -> AuthError {
 }
 
 fn read(path: &Path) -> Result<BTreeMap<String, String>, AuthError> {
+    private(path)?;
     match std::fs::read(path) {
         Ok(bytes) if bytes.is_empty() => Ok(BTreeMap::new()),
         // serde_json's message gives a position, never the content.
@@ -77,15 +78,47 @@ fn read(path: &Path) -> Result<BTreeMap<String, String>, AuthError> {
     }
 }
 
-/// Writes a new file beside the old one (mode 0600 from its creation), then renames it over.
+/// Refuses a token file that others can read or write (on Unix): it may have been exposed, and
+/// the user must know before drivesync uses it.
+fn private(path: &Path) -> Result<(), AuthError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(md) = std::fs::symlink_metadata(path) {
+            let mode = md.permissions().mode() & 0o777;
+            if !md.is_file() || mode & 0o077 != 0 {
+                return Err(AuthError::Store(format!(
+                    "the token file {} is not a private file (mode {mode:o}): others may have \
+                     read your Google sign-in. Delete it, sign in again (`drivesync login`) and \
+                     remove old access at https://myaccount.google.com/permissions",
+                    path.display()
+                )));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Writes a new file beside the old one (created exclusively, mode 0600 from its creation, so
+/// nothing planted there, a link say, receives the tokens), syncs it, renames it over the old
+/// one and syncs the folder.
 fn write(path: &Path, map: &BTreeMap<String, String>) -> Result<(), AuthError> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     if let Some(dir) = dir {
         std::fs::create_dir_all(dir).map_err(|e| store_err(path, "create the folder of", e))?;
     }
     let tmp = path.with_extension("tmp");
+    // A temp file left by an interrupted write (or anything else at that name) goes first.
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(store_err(path, "replace the temporary file of", e))
+        }
+        _ => {}
+    }
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -93,17 +126,17 @@ fn write(path: &Path, map: &BTreeMap<String, String>) -> Result<(), AuthError> {
     }
     let bytes = serde_json::to_vec_pretty(map).map_err(|e| store_err(path, "encode", e))?;
     let mut f = opts.open(&tmp).map_err(|e| store_err(path, "write", e))?;
-    #[cfg(unix)]
-    {
-        // An old temp file keeps its mode: force 0600.
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| store_err(path, "protect", e))?;
-    }
     f.write_all(&bytes)
         .and_then(|()| f.sync_all())
         .map_err(|e| store_err(path, "write", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| store_err(path, "replace", e))
+    std::fs::rename(&tmp, path).map_err(|e| store_err(path, "replace", e))?;
+    #[cfg(unix)]
+    if let Some(dir) = dir {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| store_err(path, "sync the folder of", e))?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -164,6 +197,33 @@ mod tests {
         again.delete("a@x").await.unwrap();
         again.delete("a@x").await.unwrap();
         assert_eq!(s.load("a@x").await.unwrap(), None);
+        assert_eq!(s.load("b@x").await.unwrap().unwrap().expose(), "rt-b");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_token_file_others_can_read_is_refused_and_a_planted_link_gets_no_token() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        let s = PlaintextFileStore::new(&path);
+        s.save("a@x", &Sensitive::new("rt-a".into())).await.unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = s.load("a@x").await.unwrap_err();
+        assert!(e.to_string().contains("not a private file"), "{e}");
+        assert!(!e.to_string().contains("rt-a"), "{e}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+        // Someone plants a link where the temporary file goes: it is replaced, not followed.
+        let bait = dir.path().join("bait");
+        std::fs::write(&bait, "").unwrap();
+        std::os::unix::fs::symlink(&bait, path.with_extension("tmp")).unwrap();
+        s.save("b@x", &Sensitive::new("rt-b".into())).await.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&bait).unwrap(),
+            "",
+            "nothing written through it"
+        );
         assert_eq!(s.load("b@x").await.unwrap().unwrap().expose(), "rt-b");
     }
 
