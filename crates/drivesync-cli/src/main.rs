@@ -241,7 +241,11 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                     EntryKind::GoogleDoc => "doc ",
                     EntryKind::Shortcut => "link",
                 };
-                println!("{kind}  {:>10}  {}", size(e.size), e.name);
+                println!(
+                    "{kind}  {:>10}  {}",
+                    size(e.size),
+                    drivesync::shown(&e.name)
+                );
             }
         }
         Command::Pair { command } => {

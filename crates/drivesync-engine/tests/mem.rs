@@ -626,3 +626,19 @@ async fn a_same_stamp_edit_right_after_a_sync_is_seen_on_a_coarse_clock() {
     r.engine.sync(&much_later).await.unwrap();
     assert_eq!(r.fs.hash_count(), before, "nothing read");
 }
+
+/// A local file whose name has a character no local name gets from Drive (a right-to-left
+/// override) is uploaded under its name, and the pair is stable: it is not uploaded again
+/// or duplicated under the mapped name.
+#[tokio::test]
+async fn a_local_name_with_a_reordering_character_is_synced_once_and_stays() {
+    let r = rig().await;
+    r.fs.write("a\u{202E}b.txt", b"x");
+    r.sync().await;
+    r.sync().await;
+    assert!(r.sync().await.plan.is_empty(), "stable");
+    let on_drive: Vec<String> = r.remote.files().into_iter().map(|f| f.name).collect();
+    assert!(on_drive.contains(&"a\u{202E}b.txt".to_owned()), "{on_drive:?}");
+    assert_eq!(on_drive.len(), 2, "the pair folder and the file: {on_drive:?}");
+    assert_eq!(r.fs.files().len(), 1);
+}

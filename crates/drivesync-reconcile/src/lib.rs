@@ -25,8 +25,8 @@ pub use guard::{check_deletes, DeleteGuard};
 pub use ignore_rules::{IgnoreError, IgnoreRules, BUILT_IN, IGNORE_FILE};
 pub use merge::{base_of, moved_base};
 pub use names::{
-    conflict_name, drive_name, google_suffix, is_export, is_link_name, link_extension, local_name,
-    numbered, office_export, NameRules, LINK_EXTENSIONS, MAX_NAME_BYTES,
+    conflict_name, drive_name, google_suffix, invisible, is_export, is_link_name, link_extension,
+    local_name, numbered, office_export, shown, NameRules, LINK_EXTENSIONS, MAX_NAME_BYTES,
 };
 pub use ops::{Op, Plan, Stage};
 pub use place::{place, place_claimed, MappingReason, NameMapping, Placed};

@@ -117,6 +117,31 @@ pub fn is_link_name(name: &str) -> bool {
     LINK_EXTENSIONS.iter().any(|e| lower.ends_with(e))
 }
 
+/// The visible stand-in of a character no local name gets, on any system: C0 controls and
+/// DEL become their control pictures (`␊` for a newline), C1 controls and the characters that
+/// reorder text (bidi overrides, isolates and marks, which can make `exe.txt` of `txt.exe`)
+/// become U+FFFD. `None` for other characters.
+pub fn invisible(c: char) -> Option<char> {
+    match c {
+        '\u{1}'..='\u{1F}' => char::from_u32(0x2400 + c as u32),
+        '\u{7F}' => Some('\u{2421}'),
+        '\u{80}'..='\u{9F}'
+        | '\u{61C}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}' => Some('\u{FFFD}'),
+        _ => None,
+    }
+}
+
+/// `text` with the characters [`invisible`] maps replaced, for terminal output and
+/// notifications: a name from Drive cannot move the cursor, clear the screen or reorder
+/// what is shown.
+pub fn shown(text: &str) -> String {
+    text.chars().map(|c| invisible(c).unwrap_or(c)).collect()
+}
+
 fn fullwidth(c: char) -> char {
     match c {
         '/' => '\u{2215}',
@@ -168,8 +193,7 @@ pub fn local_name(drive_name: &str, link_mime: Option<&str>, rules: &NameRules) 
         .map(|c| match c {
             '/' | '\0' => fullwidth(c),
             '<' | '>' | ':' | '"' | '\\' | '|' | '?' | '*' if rules.windows => fullwidth(c),
-            c if rules.windows && (c as u32) < 0x20 => '\u{FFFD}',
-            c => c,
+            c => invisible(c).unwrap_or(c),
         })
         .collect();
     if name.is_empty() {
@@ -264,6 +288,25 @@ mod tests {
         assert_eq!(local_name("", None, &UNIX), "(unnamed)");
         assert_eq!(local_name("plain.txt", None, &UNIX), "plain.txt");
         assert_eq!(local_name("a:b?", None, &UNIX), "a:b?");
+    }
+
+    #[test]
+    fn control_and_reordering_characters_never_reach_a_local_name() {
+        assert_eq!(
+            local_name("a\nb\tc\u{1b}[2J", None, &UNIX),
+            "a\u{240A}b\u{2409}c\u{241B}[2J"
+        );
+        assert_eq!(local_name("del\u{7f}", None, &UNIX), "del\u{2421}");
+        assert_eq!(
+            local_name("invoice\u{202E}txt.exe", None, &UNIX),
+            "invoice\u{FFFD}txt.exe"
+        );
+        assert_eq!(
+            local_name("x\u{2066}y\u{200F}\u{85}", None, &UNIX),
+            "x\u{FFFD}y\u{FFFD}\u{FFFD}"
+        );
+        assert_eq!(local_name("é ü 日本", None, &UNIX), "é ü 日本");
+        assert_eq!(shown("a\u{1b}]0;x\u{7}b"), "a\u{241B}]0;x\u{2407}b");
     }
 
     #[test]

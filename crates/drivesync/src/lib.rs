@@ -29,6 +29,7 @@ pub use drivesync_engine::{
     op_name, Blocker, EngineError, Event, Events, FolderProblem, PairEvent, SyncReport,
 };
 pub use drivesync_model::PairSettings;
+pub use drivesync_reconcile::shown;
 pub use drivesync_state::{Activity, ActivityKind, ActivityQuery, Conflict, Resolution};
 pub use dto::{AccountInfo, Entry, EntryKind};
 pub use error::Error;

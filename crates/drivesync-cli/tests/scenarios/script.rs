@@ -206,7 +206,14 @@ pub(crate) fn local_name(f: &SnapshotFile) -> String {
         "" => "(unnamed)".to_owned(),
         "." => "\u{FF0E}".to_owned(),
         ".." => "\u{FF0E}\u{FF0E}".to_owned(),
-        s => s.replace('/', "\u{2215}").replace('\0', "\u{2400}"),
+        s => s
+            .chars()
+            .map(|c| match c {
+                '/' => '\u{2215}',
+                '\0' => '\u{2400}',
+                c => drivesync_reconcile::invisible(c).unwrap_or(c),
+            })
+            .collect(),
     };
     if is_app(f) {
         n.push_str(link_extension(&f.mime_type));

@@ -253,6 +253,13 @@ impl World {
         }
         let skip: BTreeSet<PathBuf> = self.unreadable.iter().map(|r| self.root.join(r)).collect();
         walk(&self.dir, &skip);
+        // The token file must stay private (drivesync refuses one others can read): it is
+        // given to the child instead.
+        let tokens = self.dir.join("state/tokens.json");
+        if tokens.exists() {
+            let _ = std::os::unix::fs::chown(&tokens, Some(NOBODY), Some(NOBODY));
+            let _ = std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600));
+        }
     }
 
     pub(crate) fn restore_permissions(&self) {
