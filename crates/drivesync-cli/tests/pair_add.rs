@@ -13,35 +13,24 @@ use drive_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use drivesync_model::{DriveId, PairSettings};
 use drivesync_state::{NewPair, StateDb};
 
-/// `pair add LOCAL DRIVE --name NAME`, which must fail; its message.
+/// `pair add LOCAL DRIVE --name NAME`.
+fn pair_add(config: &Path, local: &Path, drive: &str, name: &str) -> std::process::Output {
+    let local = local.to_str().unwrap();
+    run(config, &["pair", "add", local, drive, "--name", name])
+}
+
+/// [`pair_add`], which must fail; its message.
 fn refused(config: &Path, local: &Path, drive: &str, name: &str) -> String {
-    let out = run(
-        config,
-        &[
-            "pair",
-            "add",
-            local.to_str().unwrap(),
-            drive,
-            "--name",
-            name,
-        ],
-    );
+    let out = pair_add(config, local, drive, name);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     text(&out)
 }
 
+/// [`pair_add`], which must succeed; what it printed.
 fn add(config: &Path, local: &Path, drive: &str, name: &str) -> String {
-    ok(
-        config,
-        &[
-            "pair",
-            "add",
-            local.to_str().unwrap(),
-            drive,
-            "--name",
-            name,
-        ],
-    )
+    let out = pair_add(config, local, drive, name);
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out)
 }
 
 async fn signed_in(emu: &EmulatorHandle, dir: &Path) -> std::path::PathBuf {

@@ -638,7 +638,14 @@ async fn a_local_name_with_a_reordering_character_is_synced_once_and_stays() {
     r.sync().await;
     assert!(r.sync().await.plan.is_empty(), "stable");
     let on_drive: Vec<String> = r.remote.files().into_iter().map(|f| f.name).collect();
-    assert!(on_drive.contains(&"a\u{202E}b.txt".to_owned()), "{on_drive:?}");
-    assert_eq!(on_drive.len(), 2, "the pair folder and the file: {on_drive:?}");
+    assert!(
+        on_drive.contains(&"a\u{202E}b.txt".to_owned()),
+        "{on_drive:?}"
+    );
+    assert_eq!(
+        on_drive.len(),
+        2,
+        "the pair folder and the file: {on_drive:?}"
+    );
     assert_eq!(r.fs.files().len(), 1);
 }
