@@ -304,6 +304,7 @@ impl Engine {
         // Dry runs check too, and are forced with the same flag.
         let force = opts.force_deletes;
         let seen = root::before_scan(self.fs.as_ref(), &self.db, &self.pair, &base, force).await?;
+        let root_id = seen.now;
         let ignore = self.ignore_rules(opts.now).await;
         let is_ignored = |p: &RelPath, dir: bool| ignore.is_ignored(p, dir);
         // Stamps were recorded no earlier than the last sync's start: a file modified within
@@ -499,7 +500,7 @@ impl Engine {
             (None, false)
         } else {
             let (synced, relist_all) = self
-                .run_plan(&plan, &base, &remote_view, opts, &mut report)
+                .run_plan(&plan, &base, &remote_view, (opts, root_id), &mut report)
                 .await?;
             (Some(synced), relist_all)
         };

@@ -62,8 +62,8 @@ fn marker_pair(text: &str) -> Option<PairId> {
 /// What [`before_scan`] found, for [`after_scan`].
 #[derive(Debug)]
 pub(crate) struct Seen {
-    /// The folder's identity now.
-    now: RootId,
+    /// The folder's identity now: every local write of this sync checks it is still there.
+    pub(crate) now: RootId,
     /// It was recorded with this identity and holds this pair's marker.
     anchored: bool,
 }

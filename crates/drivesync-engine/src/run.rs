@@ -27,7 +27,7 @@ impl Engine {
         plan: &Plan,
         base: &Tree<BaseEntry>,
         remote: &Tree<drivesync_model::RemoteEntry>,
-        opts: &SyncOptions,
+        (opts, root_id): (&SyncOptions, drivesync_model::RootId),
         report: &mut SyncReport,
     ) -> Result<(Tree<BaseEntry>, bool), EngineError> {
         let bytes: u64 = plan
@@ -50,7 +50,7 @@ impl Engine {
             pair: self.pair.id,
             root: &self.pair.remote_root,
             planned_remote: remote,
-            root_id: self.db.root_id(self.pair.id)?,
+            root_id,
             base: Mutex::new(base.clone()),
             fresh: Mutex::new(HashMap::new()),
             alive: std::sync::OnceLock::new(),

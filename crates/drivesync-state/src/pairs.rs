@@ -164,14 +164,8 @@ impl StateDb {
 
     /// The pair's position in Drive's change feed (`None`: never listed, or no such pair).
     pub fn cursor(&self, pair: PairId) -> Result<Option<Cursor>, StateError> {
-        let conn = self.conn();
-        let c: Option<Option<String>> = conn
-            .query_row("SELECT cursor FROM pairs WHERE id = ?1", [pair.0], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(self.err("read a pair's change cursor"))?;
-        Ok(c.flatten().map(Cursor))
+        let c = self.pair_text(pair, "cursor", "read a pair's change cursor")?;
+        Ok(c.map(Cursor))
     }
 
     /// Stores the pair's position in Drive's change feed.
@@ -182,16 +176,10 @@ impl StateDb {
     /// The recorded identity of the pair's local folder (`None`: not recorded yet, or no
     /// such pair).
     pub fn root_id(&self, pair: PairId) -> Result<Option<RootId>, StateError> {
-        let conn = self.conn();
-        let text: Option<Option<String>> = conn
-            .query_row("SELECT root_id FROM pairs WHERE id = ?1", [pair.0], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(self.err("read a pair's folder identity"))?;
+        let text = self.pair_text(pair, "root_id", "read a pair's folder identity")?;
         // Written only by `set_root_id`; anything else reads as "not recorded", which makes
         // the next sync record it again.
-        Ok(text.flatten().and_then(|t| {
+        Ok(text.and_then(|t| {
             let (device, file_id) = t.split_once(':')?;
             Some(RootId {
                 device: device.parse().ok()?,
@@ -203,18 +191,8 @@ impl StateDb {
     /// Records the identity of the pair's local folder (`None` forgets it: the next sync
     /// records the folder it finds, as for a pair from before identities were kept).
     pub fn set_root_id(&self, pair: PairId, id: Option<RootId>) -> Result<(), StateError> {
-        let conn = self.conn();
         let text = id.map(|id| format!("{}:{}", id.device, id.file_id));
-        let n = conn
-            .execute(
-                "UPDATE pairs SET root_id = ?1 WHERE id = ?2",
-                params![text, pair.0],
-            )
-            .map_err(self.err("record a pair's folder identity"))?;
-        if n == 0 {
-            return Err(StateError::NoSuchPair(pair));
-        }
-        Ok(())
+        self.update_pair(pair, "root_id", text, "record a pair's folder identity")
     }
 
     /// Drive folders that moved into the pair and whose content a sync listed, to be listed
@@ -253,11 +231,30 @@ impl StateDb {
         tx.commit().map_err(&err)
     }
 
+    /// The text in `column` of the pair (`None`: NULL, or no such pair).
+    fn pair_text(
+        &self,
+        pair: PairId,
+        column: &'static str,
+        action: &'static str,
+    ) -> Result<Option<String>, StateError> {
+        let conn = self.conn();
+        let text: Option<Option<String>> = conn
+            .query_row(
+                &format!("SELECT {column} FROM pairs WHERE id = ?1"),
+                [pair.0],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err(action))?;
+        Ok(text.flatten())
+    }
+
     fn update_pair(
         &self,
         id: PairId,
         column: &'static str,
-        value: String,
+        value: impl rusqlite::ToSql,
         action: &'static str,
     ) -> Result<(), StateError> {
         let conn = self.conn();

@@ -39,7 +39,7 @@ pub(crate) struct Exec<'a> {
     pub planned_remote: &'a Tree<RemoteEntry>,
     /// The pair folder's identity when the sync was planned: an op that writes locally
     /// first checks the folder is still that one (a disk unplugged during the sync).
-    pub root_id: Option<RootId>,
+    pub root_id: RootId,
     pub base: Mutex<Tree<BaseEntry>>,
     /// Drive metadata learnt from responses during this sync, newer than the plan's.
     pub fresh: Mutex<HashMap<DriveId, RemoteEntry>>,
@@ -182,11 +182,8 @@ impl Exec<'_> {
     /// Fails with [`FsError::RootMissing`] (which holds the pair) unless the pair's folder
     /// is still the one the sync was planned on.
     async fn same_root(&self, p: &RelPath) -> Result<(), OpError> {
-        let Some(want) = self.root_id else {
-            return Ok(());
-        };
         match self.fs.root_id().await {
-            Ok(Some(now)) if now == want => Ok(()),
+            Ok(Some(now)) if now == self.root_id => Ok(()),
             Ok(_) => {
                 let root = self.fs.root().to_path_buf();
                 Err(OpError::fs(p, FsError::RootMissing { root }))
